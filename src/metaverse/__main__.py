@@ -1,0 +1,3 @@
+from metaverse.cli import main
+
+raise SystemExit(main())

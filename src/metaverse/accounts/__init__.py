@@ -1,0 +1,1 @@
+"""Accounts: password hashing, access and refresh tokens, attempt rate limits."""

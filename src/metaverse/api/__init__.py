@@ -1,0 +1,1 @@
+"""The HTTP API: the app factory and one routes module per area."""

@@ -1,0 +1,70 @@
+"""The HTTP application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from metaverse import __version__
+from metaverse.api.context import ApiContext
+from metaverse.api.errors import install_error_handlers
+from metaverse.api.middleware import BodyLimitMiddleware, HttpMetrics, MetricsMiddleware
+from metaverse.api.routes import admin, auth, catalogue, health, members, spaces, users
+from metaverse.assets.demo import ASSETS_URL_PREFIX, STATIC_DIR
+
+API_PREFIX = "/api/v1"
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+@asynccontextmanager
+async def _no_lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+def _api_router() -> APIRouter:
+    router = APIRouter()
+    for area in (auth, users, catalogue, admin):
+        router.include_router(area.router)
+    # The original system's README writes `/spaces...`; its code serves `/space...`.
+    # Both answer the same; only the singular appears in the OpenAPI document.
+    for prefix, listed in (("/space", True), ("/spaces", False)):
+        router.include_router(spaces.router, prefix=prefix, include_in_schema=listed)
+        router.include_router(members.router, prefix=prefix, include_in_schema=listed)
+    return router
+
+
+def create_app(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
+    app = FastAPI(
+        title="metaverse",
+        version=__version__,
+        summary="A self-hostable 2D virtual space with proximity video calls and spatial chat.",
+        lifespan=lifespan or _no_lifespan,
+    )
+    app.state.context = context
+    install_error_handlers(app)
+    app.include_router(_api_router(), prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.mount(ASSETS_URL_PREFIX, StaticFiles(directory=STATIC_DIR), name="assets")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        # Until the browser client is served here, the front door is the API's own docs.
+        return RedirectResponse("/docs")
+
+    if context.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=context.settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["authorization", "content-type"],
+            max_age=600,
+        )
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(context.registry))
+    return app

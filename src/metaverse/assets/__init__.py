@@ -1,0 +1,1 @@
+"""Built-in art (avatars, map elements) and demo data served at /assets/."""

@@ -1,0 +1,1 @@
+"""Relational storage: SQLAlchemy models, the engine, repositories and Alembic migrations."""

@@ -1,0 +1,214 @@
+"""The relational schema. Every change here comes with an Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from metaverse.db.ids import new_id
+
+Role = Literal["user", "admin"]
+Visibility = Literal["public", "private"]
+MemberRole = Literal["owner", "moderator", "member"]
+AreaKind = Literal["room", "private", "silent", "spawn"]
+
+ROLES: tuple[Role, ...] = ("user", "admin")
+VISIBILITIES: tuple[Visibility, ...] = ("public", "private")
+MEMBER_ROLES: tuple[MemberRole, ...] = ("owner", "moderator", "member")
+AREA_KINDS: tuple[AreaKind, ...] = ("room", "private", "silent", "spawn")
+STATUSES = ("available", "busy", "away", "dnd")
+
+# Explicit constraint names keep migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _id() -> Mapped[str]:
+    return mapped_column(String(26), primary_key=True, default=new_id)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Mapped[str]:
+    return mapped_column(
+        String(26), ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True
+    )
+
+
+class Avatar(Base):
+    __tablename__ = "avatars"
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    image_url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('user', 'admin')", name="role"),
+        CheckConstraint("status IN ('available', 'busy', 'away', 'dnd')", name="status"),
+    )
+    id: Mapped[str] = _id()
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False, default="user")
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    avatar_id: Mapped[str | None] = _fk("avatars.id", nullable=True, ondelete="SET NULL")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="available")
+    status_text: Mapped[str | None] = mapped_column(String(140))
+    created_at: Mapped[datetime] = _created()
+
+
+class Element(Base):
+    __tablename__ = "elements"
+    id: Mapped[str] = _id()
+    image_url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    static: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    name: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+
+
+class Map(Base):
+    __tablename__ = "maps"
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    thumbnail: Mapped[str | None] = mapped_column(String(2048))
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class MapElement(Base):
+    __tablename__ = "map_elements"
+    id: Mapped[str] = _id()
+    map_id: Mapped[str] = _fk("maps.id")
+    element_id: Mapped[str] = _fk("elements.id", ondelete="RESTRICT")
+    x: Mapped[int] = mapped_column(Integer, nullable=False)
+    y: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class MapArea(Base):
+    __tablename__ = "map_areas"
+    __table_args__ = (
+        CheckConstraint("kind IN ('room', 'private', 'silent', 'spawn')", name="kind"),
+    )
+    id: Mapped[str] = _id()
+    map_id: Mapped[str] = _fk("maps.id")
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    x: Mapped[int] = mapped_column(Integer, nullable=False)
+    y: Mapped[int] = mapped_column(Integer, nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+
+
+class Space(Base):
+    __tablename__ = "spaces"
+    __table_args__ = (CheckConstraint("visibility IN ('public', 'private')", name="visibility"),)
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    owner_id: Mapped[str] = _fk("users.id")
+    map_id: Mapped[str | None] = _fk("maps.id", nullable=True, ondelete="SET NULL")
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    thumbnail: Mapped[str | None] = mapped_column(String(2048))
+    visibility: Mapped[str] = mapped_column(String(16), nullable=False, default="public")
+    created_at: Mapped[datetime] = _created()
+
+
+class SpaceElement(Base):
+    __tablename__ = "space_elements"
+    id: Mapped[str] = _id()
+    space_id: Mapped[str] = _fk("spaces.id")
+    element_id: Mapped[str] = _fk("elements.id", ondelete="RESTRICT")
+    x: Mapped[int] = mapped_column(Integer, nullable=False)
+    y: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class SpaceArea(Base):
+    __tablename__ = "space_areas"
+    __table_args__ = (
+        CheckConstraint("kind IN ('room', 'private', 'silent', 'spawn')", name="kind"),
+    )
+    id: Mapped[str] = _id()
+    space_id: Mapped[str] = _fk("spaces.id")
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    x: Mapped[int] = mapped_column(Integer, nullable=False)
+    y: Mapped[int] = mapped_column(Integer, nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+
+
+class SpaceMember(Base):
+    __tablename__ = "space_members"
+    __table_args__ = (CheckConstraint("role IN ('owner', 'moderator', 'member')", name="role"),)
+    space_id: Mapped[str] = mapped_column(
+        String(26), ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(26), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class RefreshToken(Base):
+    """An opaque refresh token, stored only as its SHA-256.
+
+    Tokens of one sign-in form a family; rotation retires a token and issues its successor
+    in the same family. Presenting a retired token again revokes the whole family.
+    """
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("ix_refresh_tokens_family", "family_id"),)
+    id: Mapped[str] = _id()
+    user_id: Mapped[str] = _fk("users.id")
+    family_id: Mapped[str] = mapped_column(String(26), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _created()
+
+
+class PlatformMeta(Base):
+    """Small key/value facts about this installation (e.g. that the demo set was seeded)."""
+
+    __tablename__ = "platform_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+ALL_TABLES = [table.name for table in Base.metadata.sorted_tables]

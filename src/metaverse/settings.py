@@ -1,0 +1,121 @@
+"""One typed settings object, read from the environment and an optional `.env` file.
+
+Names an operator of the original system already knows keep their bare form (`PORT`,
+`DATABASE_URL`, ...); everything else is `METAVERSE_*`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+AdminSignup = Literal["first-user", "open", "closed"]
+
+JWT_SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name, not a secret
+
+
+def _bare(name: str) -> AliasChoices:
+    return AliasChoices(name, f"METAVERSE_{name}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="METAVERSE_",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    port: int = Field(3000, ge=1, le=65535, validation_alias=_bare("PORT"))
+    ws_port: int = Field(3001, ge=1, le=65535, validation_alias=_bare("WS_PORT"))
+    health_port: int = Field(3002, ge=1, le=65535, validation_alias=_bare("HEALTH_PORT"))
+    database_url: str | None = Field(None, validation_alias=_bare("DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=_bare("REDIS_URL"))
+    jwt_secret: SecretStr | None = Field(None, validation_alias=_bare("JWT_SECRET"))
+    kafka_broker: str | None = Field(None, validation_alias=_bare("KAFKA_BROKER"))
+    service_id: str = Field(
+        default_factory=lambda: os.uname().nodename, validation_alias=_bare("SERVICE_ID")
+    )
+
+    host: str = "127.0.0.1"
+    data_dir: Path = Path("./data")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    seed_demo: bool = True
+    public_url: str | None = None
+    cors_origins: Annotated[list[str], NoDecode] = []
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    admin_signup: AdminSignup = "first-user"
+    password_min_length: int = Field(6, ge=6, le=1024)
+    access_token_ttl_s: int = Field(15 * 60, ge=30)
+    refresh_token_ttl_s: int = Field(30 * 24 * 3600, ge=60)
+    # Sign-up and sign-in attempts: a token bucket per client address and per username.
+    # 0 per minute turns the limit off (for running contract suites from one address).
+    auth_rate_per_minute: int = Field(10, ge=0)
+    auth_rate_burst: int = Field(5, ge=1)
+
+    # argon2id cost: about 20 ms per hash on a 2-core machine (OWASP's minimum profile).
+    argon2_time_cost: int = Field(2, ge=1)
+    argon2_memory_kib: int = Field(19 * 1024, ge=8 * 1024)
+    argon2_parallelism: int = Field(1, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL; a SQLite file in the data dir when none is set."""
+        if not self.database_url:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'metaverse.db').resolve()}"
+        return normalise_database_url(self.database_url)
+
+    def web_origin(self) -> str:
+        """The origin the platform's own pages are served from."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("0.0.0.0", "127.0.0.1", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URL forms operators use and pick the async driver for each."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+def resolve_jwt_secret(settings: Settings) -> str:
+    """The configured secret, or one generated once and kept (mode 0600) in the data dir.
+
+    There is deliberately no built-in default: a guessable secret lets anyone mint tokens.
+    """
+    if settings.jwt_secret is not None:
+        secret = settings.jwt_secret.get_secret_value()
+        if len(secret) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters long")
+        return secret
+    path = settings.data_dir / JWT_SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once must not both write; the loser reads.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret

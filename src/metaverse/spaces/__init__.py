@@ -1,0 +1,1 @@
+"""Spaces: instances of a map that people enter, their elements, areas and members."""

@@ -1,0 +1,1 @@
+"""The world's building blocks: avatars, elements, maps and their areas."""
