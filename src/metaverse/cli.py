@@ -89,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             user_id = asyncio.run(commands.create_admin(settings, args.username, _read_password()))
             print(f"created admin {args.username} ({user_id})")
     except KeyboardInterrupt:
-        return 130
+        # Ctrl-C is how an operator asks a foreground server to stop: by the time it
+        # reaches here the server has shut down gracefully, so this is a normal exit.
+        return 0
     except commands.CommandError as exc:
         print(f"metaverse: {exc}", file=sys.stderr)
         return 1

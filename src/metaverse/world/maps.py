@@ -62,7 +62,7 @@ async def check_placements(
             raise UnknownId(f"element {index} refers to an unknown element id")
         if not dimensions.contains(placement.x, placement.y):
             raise InvalidInput(
-                f"element {index} at ({placement.x}, {placement.y}) is outside the {dimensions} map",
+                f"element {index} at ({placement.x}, {placement.y}) is outside the map",
                 code="out_of_bounds",
             )
 

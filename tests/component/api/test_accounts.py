@@ -128,7 +128,7 @@ def _forge(
 async def test_tampered_wrong_secret_and_malformed_tokens_are_401(api: Api) -> None:
     token = await api.token()
     claims = jwt.decode(token, TEST_JWT_SECRET, algorithms=["HS256"], options={"verify_exp": False})
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     as_admin = _forge({**claims, "role": "admin"}).split(".")[1]
     assert await _me(api, f"{header}.{as_admin}.{signature}") == 401
     assert await _me(api, _forge(claims, secret="another-secret-" + "y" * 40)) == 401

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from fastapi import APIRouter, Request
 from pydantic import Field
 
-from fastapi import APIRouter, Request
-
+from metaverse.accounts.service import TokenPair
 from metaverse.api.deps import AuthFirstRoute, Context, Session
 from metaverse.api.fields import Body, Password, Username
-from metaverse.accounts.service import TokenPair
 
 router = APIRouter(route_class=AuthFirstRoute, tags=["accounts"])
 

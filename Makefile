@@ -1,0 +1,69 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step
+# of those two, callable on its own.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Stamps record what was installed, so a second `make` does no work until pyproject changes.
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test venv services services-down chromium lint format typecheck pytest bench clean help
+
+help:
+	@echo "make run    set up and start the whole platform on http://localhost:3000"
+	@echo "make test   set up (venv, PostgreSQL, Redis, Kafka) and run every check and test"
+	@echo "make bench  run the benchmarks and print their tables"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "metaverse needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@ $(RUN_STAMP)
+
+venv: $(TEST_STAMP)
+
+run: $(RUN_STAMP)
+	@echo "Starting metaverse: open http://localhost:$${PORT:-3000} (Ctrl-C stops it; data stays in $${METAVERSE_DATA_DIR:-./data})"
+	@$(BIN)/metaverse serve
+
+services:
+	bash scripts/services.sh up
+
+services-down:
+	bash scripts/services.sh down
+
+chromium:
+	bash scripts/chromium.sh
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(TEST_STAMP)
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+typecheck: $(TEST_STAMP)
+	$(BIN)/mypy src tests benchmarks
+
+pytest: $(TEST_STAMP)
+	set -a; [ ! -f .services/env ] || . .services/env; set +a; \
+		$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+test: $(TEST_STAMP) services lint typecheck pytest
+
+bench: $(TEST_STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
