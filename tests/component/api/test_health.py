@@ -42,3 +42,27 @@ async def test_unknown_route_and_method_are_json(api: Api) -> None:
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     wrong = await api.client.put("/api/v1/signup", json={})
     assert wrong.status_code == 405 and wrong.json()["code"] == "method_not_allowed"
+
+
+async def test_cors_allow_list(api_factory: ApiFactory) -> None:
+    api = await api_factory(cors_origins=["https://app.example"])
+    preflight = {"access-control-request-method": "POST"}
+    allowed = await api.client.options(
+        "/api/v1/signin", headers={"origin": "https://app.example", **preflight}
+    )
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    other = await api.client.options(
+        "/api/v1/signin", headers={"origin": "https://evil.example", **preflight}
+    )
+    assert "access-control-allow-origin" not in other.headers
+
+
+async def test_no_cross_origin_access_by_default(api: Api) -> None:
+    response = await api.client.get("/api/v1/avatars", headers={"origin": "https://evil.example"})
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_front_page_leads_to_the_docs(api: Api) -> None:
+    response = await api.client.get("/")
+    assert response.status_code == 307 and response.headers["location"] == "/docs"
