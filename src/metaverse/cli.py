@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the HTTP API on PORT. Migrates the database on start.",
     )
     commands.add_parser(
+        "gateway",
+        help="run the realtime WebSocket gateway alone",
+        description="Run the realtime gateway on WS_PORT (WebSocket at / and /ws; "
+        "/healthz and /metrics over plain HTTP). Run `metaverse migrate` first.",
+    )
+    commands.add_parser(
         "migrate",
         help="bring the database schema up to date and exit",
         description="Apply every pending migration to DATABASE_URL (or the SQLite file in "
@@ -82,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(commands.serve(settings))
         elif args.command == "api":
             asyncio.run(commands.api(settings))
+        elif args.command == "gateway":
+            asyncio.run(commands.gateway(settings))
         elif args.command == "migrate":
             asyncio.run(commands.migrate(settings))
             print("database is up to date")

@@ -25,6 +25,10 @@ async def api(settings: Settings) -> None:
     await roles.run_api(settings)
 
 
+async def gateway(settings: Settings) -> None:
+    await roles.run_gateway(settings)
+
+
 async def migrate(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     context = ApiContext.build(settings, SystemClock())

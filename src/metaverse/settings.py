@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 AdminSignup = Literal["first-user", "open", "closed"]
@@ -64,12 +64,35 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(19 * 1024, ge=8 * 1024)
     argon2_parallelism: int = Field(1, ge=1)
 
-    @field_validator("cors_origins", mode="before")
+    # The realtime gateway. The proximity names are the ones the protocol documents.
+    proximity_radius: float = Field(2.0, gt=0, le=50, validation_alias=_bare("PROXIMITY_RADIUS"))
+    proximity_leave_radius: float = Field(
+        3.0, gt=0, le=60, validation_alias=_bare("PROXIMITY_LEAVE_RADIUS")
+    )
+    max_call_size: int = Field(6, ge=2, le=50, validation_alias=_bare("MAX_CALL_SIZE"))
+    interest_margin: int = Field(4, ge=0, le=100)
+    # Origins allowed to open WebSockets besides the platform's own; "*" allows any.
+    # Clients that send no Origin (SDKs, bots) are always allowed: the token protects them.
+    ws_origins: Annotated[list[str], NoDecode] = []
+    move_rate_per_s: float = Field(20, gt=0)
+    frame_rate_per_s: float = Field(100, gt=0)
+    frame_burst: int = Field(200, ge=1)
+    outbox_frames: int = Field(1024, ge=16)
+    batch_tick_ms: int = Field(50, ge=1, le=1000)
+    ping_interval_s: float = Field(20, gt=0)
+
+    @field_validator("cors_origins", "ws_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _check_radii(self) -> Settings:
+        if self.proximity_leave_radius < self.proximity_radius:
+            raise ValueError("PROXIMITY_LEAVE_RADIUS must be at least PROXIMITY_RADIUS")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

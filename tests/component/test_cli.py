@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 METAVERSE = [sys.executable, "-m", "metaverse"]
 
@@ -62,6 +63,7 @@ def _run(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.Co
         ["migrate", "--help"],
         ["admin", "--help"],
         ["admin", "create", "--help"],
+        ["gateway", "--help"],
     ],
 )
 def test_every_command_explains_itself(args: list[str], env: dict[str, str]) -> None:
@@ -165,6 +167,10 @@ def test_serve_seeds_once_stops_cleanly_and_keeps_data(
         )[0]
         == 200
     )
+    # The gateway runs in the same process, on WS_PORT.
+    with connect(f"ws://127.0.0.1:{env['WS_PORT']}/ws") as ws:
+        ws.send(json.dumps({"type": "join", "payload": {"spaceId": "none", "token": "bad"}}))
+        assert json.loads(ws.recv(timeout=5))["payload"]["code"] == "invalid_token"
     output = _stop(process)
     assert "Traceback" not in output
 

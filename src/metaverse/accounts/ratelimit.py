@@ -1,20 +1,38 @@
-"""Token-bucket rate limits keyed by any string (client address, username, user id)."""
+"""Token buckets: one for a single stream of actions, and a keyed set of them."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from metaverse.clock import Clock
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    updated_s: float
+class TokenBucket:
+    """Allows `burst` actions at once, refilled at `rate_per_s`. A rate of 0 allows all."""
+
+    __slots__ = ("_burst", "_clock", "_rate_per_s", "tokens", "updated_s")
+
+    def __init__(self, *, rate_per_s: float, burst: int, clock: Clock) -> None:
+        self._rate_per_s = rate_per_s
+        self._burst = burst
+        self._clock = clock
+        self.tokens = float(burst)
+        self.updated_s = clock.monotonic()
+
+    def try_acquire(self) -> float:
+        """Take one token: 0.0 when allowed, else the seconds until one is free."""
+        if self._rate_per_s <= 0:
+            return 0.0
+        now_s = self._clock.monotonic()
+        elapsed_s = now_s - self.updated_s
+        self.tokens = min(self._burst, self.tokens + elapsed_s * self._rate_per_s)
+        self.updated_s = now_s
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self._rate_per_s
 
 
 class RateLimiter:
-    """Allows `burst` attempts at once, refilled at `rate_per_s`.
+    """A token bucket per key (client address, username, ...).
 
     Buckets that have refilled completely are forgotten, so memory is bounded by the
     number of keys active within one refill period.
@@ -25,7 +43,7 @@ class RateLimiter:
         self._burst = burst
         self._clock = clock
         self._max_keys = max_keys
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, TokenBucket] = {}
 
     @property
     def enabled(self) -> bool:
@@ -35,22 +53,17 @@ class RateLimiter:
         """Take one token for `key`: 0.0 when allowed, else the seconds until one is free."""
         if not self.enabled:
             return 0.0
-        now_s = self._clock.monotonic()
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) >= self._max_keys:
-                self._evict_full(now_s)
-            bucket = self._buckets[key] = _Bucket(float(self._burst), now_s)
-        else:
-            elapsed_s = now_s - bucket.updated_s
-            bucket.tokens = min(self._burst, bucket.tokens + elapsed_s * self._rate_per_s)
-            bucket.updated_s = now_s
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0.0
-        return (1 - bucket.tokens) / self._rate_per_s
+                self._evict_full()
+            bucket = self._buckets[key] = TokenBucket(
+                rate_per_s=self._rate_per_s, burst=self._burst, clock=self._clock
+            )
+        return bucket.try_acquire()
 
-    def _evict_full(self, now_s: float) -> None:
+    def _evict_full(self) -> None:
+        now_s = self._clock.monotonic()
         refill_s = self._burst / self._rate_per_s
         stale = [k for k, b in self._buckets.items() if now_s - b.updated_s >= refill_s]
         for key in stale:

@@ -1,0 +1,1 @@
+"""The realtime gateway: WebSocket connections feeding the pure space core."""

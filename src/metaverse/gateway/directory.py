@@ -1,0 +1,97 @@
+"""What the gateway reads from and writes to the database: spaces, access, profiles, status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from metaverse.accounts.tokens import Principal
+from metaverse.core.areas import Area
+from metaverse.core.grid import Element as PlacedElement
+from metaverse.core.maps import SpaceMap
+from metaverse.db.models import Avatar, Element, Space, SpaceArea, SpaceElement, User
+from metaverse.spaces.access import may_enter
+
+
+@dataclass(frozen=True, slots=True)
+class UserProfile:
+    username: str
+    display_name: str | None
+    avatar_url: str | None
+    status: str
+    status_text: str
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "username": self.username,
+            "displayName": self.display_name,
+            "avatarUrl": self.avatar_url,
+        }
+
+
+class Directory:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def space_access(self, space_id: str, principal: Principal) -> bool | None:
+        """None: no such space; else whether `principal` may enter it."""
+        async with self._sessions() as session:
+            space = await session.get(Space, space_id)
+            if space is None:
+                return None
+            return await may_enter(session, space, principal)
+
+    async def space_map(self, space_id: str) -> SpaceMap | None:
+        async with self._sessions() as session:
+            space = await session.get(Space, space_id)
+            if space is None:
+                return None
+            placed = await session.execute(
+                select(
+                    SpaceElement.x, SpaceElement.y, Element.width, Element.height, Element.static
+                )
+                .join(Element, Element.id == SpaceElement.element_id)
+                .where(SpaceElement.space_id == space_id)
+            )
+            areas = await session.scalars(select(SpaceArea).where(SpaceArea.space_id == space_id))
+            return SpaceMap(
+                width=space.width,
+                height=space.height,
+                elements=tuple(PlacedElement(x, y, w, h, static) for x, y, w, h, static in placed),
+                areas=tuple(
+                    Area(a.name, a.x, a.y, a.width, a.height, a.kind)  # type: ignore[arg-type]
+                    for a in areas
+                ),
+            )
+
+    async def profile(self, user_id: str) -> UserProfile | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(User, Avatar.image_url)
+                    .outerjoin(Avatar, Avatar.id == User.avatar_id)
+                    .where(User.id == user_id)
+                )
+            ).first()
+            if row is None:
+                return None
+            user, avatar_url = row
+            return UserProfile(
+                username=user.username,
+                display_name=user.display_name,
+                avatar_url=avatar_url,
+                status=user.status,
+                status_text=user.status_text or "",
+            )
+
+    async def save_status(self, user_id: str, status: str, text: str) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(status=status, status_text=text or None)
+            )
+            await session.commit()

@@ -1,0 +1,158 @@
+"""One hosted space: the core `Space` plus the connections of the people in it.
+
+Every method is synchronous: a command goes into the core, and the events that come out
+are encoded and queued on outboxes before anything else can run. That makes each command
+atomic without locks, and keeps the core's commands-in, events-out shape intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from metaverse.core import events as ev
+from metaverse.core.geometry import Rect
+from metaverse.core.ids import SpaceId, UserId
+from metaverse.core.space import Space
+from metaverse.gateway.connection import CLOSE_REPLACED, Connection
+from metaverse.gateway.metrics import GatewayMetrics
+from metaverse.gateway.wire import PROFILES, PROXIMITY, WIRE_TYPES, Encoder
+from metaverse.protocol.codec import encode
+
+DomainSink = Callable[[SpaceId, list[ev.DomainEvent]], None]
+
+
+class SpaceHost:
+    def __init__(
+        self, space_id: SpaceId, space: Space, metrics: GatewayMetrics, record: DomainSink
+    ) -> None:
+        self.space_id = space_id
+        self.space = space
+        self.connections: dict[UserId, Connection] = {}
+        self._profiles: dict[UserId, dict[str, Any]] = {}
+        self._statuses: dict[UserId, tuple[str, str]] = {}
+        self._metrics = metrics
+        self._record = record
+
+    def __len__(self) -> int:
+        return len(self.connections)
+
+    def join(
+        self,
+        connection: Connection,
+        user_id: UserId,
+        *,
+        profile: dict[str, Any],
+        status: str,
+        status_text: str,
+        viewport: Rect | None,
+    ) -> None:
+        at = None
+        previous = self.connections.get(user_id)
+        if previous is not None:
+            # The same person again (a new tab, a reconnect): the newer connection wins.
+            at = self.space.position(user_id)
+            previous.send(encode("error", {"code": "replaced", "message": "joined elsewhere"}))
+            previous.close(CLOSE_REPLACED, "replaced by a newer connection")
+            previous.user_id = previous.space_id = None
+            self._apply(self.space.leave(user_id))
+        connection.user_id, connection.space_id = user_id, self.space_id
+        self.connections[user_id] = connection
+        self._profiles[user_id] = profile
+        self._statuses[user_id] = (status, status_text)
+        self._apply(
+            self.space.join(
+                user_id,
+                status=status,
+                text=status_text,
+                in_calls=PROXIMITY in connection.capabilities,
+                viewport=viewport,
+                at=at,
+            )
+        )
+        self._metrics.users.labels(self.space_id).set(len(self.connections))
+
+    def leave(self, connection: Connection) -> None:
+        user_id = connection.user_id
+        connection.user_id = connection.space_id = None
+        if user_id is None or self.connections.get(user_id) is not connection:
+            return
+        del self.connections[user_id]
+        self._apply(self.space.leave(user_id))
+        self._profiles.pop(user_id, None)
+        self._statuses.pop(user_id, None)
+        self._metrics.users.labels(self.space_id).set(len(self.connections))
+
+    def move(self, user_id: UserId, x: int, y: int) -> None:
+        self._apply(self.space.move(user_id, x, y))
+
+    def reject_move(self, user_id: UserId) -> None:
+        x, y = self.space.position(user_id)
+        self._apply([ev.MovementRejected((user_id,), x, y)])
+
+    def set_status(self, user_id: UserId, status: str, text: str) -> None:
+        self._statuses[user_id] = (status, text)
+        self._apply(self.space.set_status(user_id, status, text))
+
+    def set_viewport(self, user_id: UserId, viewport: Rect | None) -> None:
+        self._apply(self.space.set_viewport(user_id, viewport))
+
+    def signal(self, sender: UserId, recipient: str, data: Any) -> bool:
+        """Relay signaling within a call; False (and `signal-rejected`) otherwise."""
+        target = self.connections.get(UserId(recipient))
+        if (
+            target is not None
+            and PROXIMITY in target.capabilities
+            and self.space.can_signal(sender, UserId(recipient))
+        ):
+            target.send(encode("video-call-signaling", {"from": sender, "data": data}))
+            self._metrics.signals.labels("relayed").inc()
+            return True
+        self.connections[sender].send(
+            encode("signal-rejected", {"to": recipient, "reason": "not_in_same_call"})
+        )
+        self._metrics.signals.labels("refused").inc()
+        return False
+
+    def _apply(self, events: list[ev.Event]) -> None:
+        encoder = Encoder(self._profiles, self._statuses)
+        domain: list[ev.DomainEvent] = []
+        for event in events:
+            if isinstance(event, ev.DomainEvent):
+                domain.append(event)
+            elif type(event) in WIRE_TYPES:
+                self._deliver(event, encoder)
+        if domain:
+            self._record(self.space_id, domain)
+
+    def _space_joined(self, event: ev.SpaceJoined, encoder: Encoder, connection: Connection) -> str:
+        payload = encoder.payload(event, with_profiles=PROFILES in connection.capabilities)
+        if connection.announce_capabilities:
+            payload["capabilities"] = sorted(connection.capabilities)
+        if event.in_view is not None:
+            payload["inView"] = list(event.in_view)
+        return encode("space-joined", payload)
+
+    def _deliver(self, event: ev.Outgoing, encoder: Encoder) -> None:
+        wire_type, capability = WIRE_TYPES[type(event)]
+        if wire_type == "movement-rejected":
+            self._metrics.rejected_moves.inc()
+        variants: dict[bool, str] = {}
+        for recipient in event.recipients:
+            connection = self.connections.get(recipient)
+            if connection is None:
+                continue
+            if isinstance(event, ev.Movement) and recipient == event.user_id:
+                continue  # the protocol tells movers nothing when a move succeeds
+            if capability is not None and capability not in connection.capabilities:
+                continue
+            with_profiles = PROFILES in connection.capabilities
+            if isinstance(event, ev.SpaceJoined):
+                connection.send(self._space_joined(event, encoder, connection))
+                self._metrics.frames_out.labels(wire_type).inc()
+                continue
+            frame = variants.get(with_profiles)
+            if frame is None:
+                frame = variants[with_profiles] = encoder.frame(event, with_profiles=with_profiles)
+            if connection.send(frame):
+                self._metrics.frames_out.labels(wire_type).inc()

@@ -1,0 +1,81 @@
+"""Domain events → the event log (`metaverse.events`), timestamped, with call durations.
+
+Recording never blocks a space: events wait in a bounded queue drained by one task.
+If the log falls that far behind, the newest events are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+from typing import Any, Final
+
+from metaverse.backends.eventlog import EventLog
+from metaverse.clock import Clock
+from metaverse.core import events as ev
+from metaverse.core.ids import SpaceId
+from metaverse.gateway.metrics import GatewayMetrics
+
+EVENTS_TOPIC: Final = "metaverse.events"
+log = logging.getLogger(__name__)
+
+
+class Recorder:
+    def __init__(
+        self,
+        event_log: EventLog,
+        clock: Clock,
+        metrics: GatewayMetrics,
+        *,
+        service_id: str,
+        queue_size: int = 10_000,
+    ) -> None:
+        self._log = event_log
+        self._clock = clock
+        self._metrics = metrics
+        self._service_id = service_id
+        self._queue: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue(queue_size)
+        self._call_started_s: dict[tuple[SpaceId, str], float] = {}
+        self.dropped = 0
+
+    def record(self, space_id: SpaceId, events: list[ev.DomainEvent]) -> None:
+        now_s = self._clock.now()
+        for event in events:
+            body: dict[str, Any] = {
+                "kind": event.KIND,
+                "spaceId": space_id,
+                "ts": round(now_s * 1000),
+                "serviceId": self._service_id,
+                **dataclasses.asdict(event),
+            }
+            if isinstance(event, ev.CallStarted):
+                self._call_started_s[(space_id, event.call_id)] = now_s
+                self._metrics.active_calls.inc()
+            elif isinstance(event, ev.CallEnded):
+                started_s = self._call_started_s.pop((space_id, event.call_id), now_s)
+                body["durationMs"] = round((now_s - started_s) * 1000)
+                self._metrics.active_calls.dec()
+                self._metrics.call_size.observe(event.peak_size)
+                self._metrics.call_duration.observe(now_s - started_s)
+            value = json.dumps(body, separators=(",", ":")).encode()
+            try:
+                self._queue.put_nowait((space_id.encode(), value))
+            except asyncio.QueueFull:
+                self.dropped += 1
+
+    async def run(self) -> None:
+        while True:
+            key, value = await self._queue.get()
+            try:
+                await self._log.append(EVENTS_TOPIC, key, value)
+            except Exception:  # the log being down must not stop the gateway
+                log.exception("could not append a domain event")
+                self.dropped += 1
+
+    async def drain(self) -> None:
+        """Append what is queued (used on shutdown)."""
+        while not self._queue.empty():
+            key, value = self._queue.get_nowait()
+            await self._log.append(EVENTS_TOPIC, key, value)

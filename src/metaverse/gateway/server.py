@@ -1,0 +1,314 @@
+"""The gateway's WebSocket server: handshake, one reader and one writer per connection,
+and the hosted spaces.
+
+Paths `/` and `/ws` upgrade to WebSocket; `/healthz` and `/metrics` answer plain HTTP so
+a gateway running alone can be probed and scraped on its own port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from metaverse.accounts.ratelimit import TokenBucket
+from metaverse.accounts.tokens import AccessTokens, InvalidToken
+from metaverse.backends.eventlog import EventLog
+from metaverse.clock import Clock
+from metaverse.core.config import SpaceConfig
+from metaverse.core.geometry import Rect
+from metaverse.core.ids import CallId, SpaceId, UserId
+from metaverse.core.space import Space
+from metaverse.gateway import connection as codes
+from metaverse.gateway.connection import Connection
+from metaverse.gateway.directory import Directory
+from metaverse.gateway.host import SpaceHost
+from metaverse.gateway.metrics import GatewayMetrics
+from metaverse.gateway.recorder import Recorder
+from metaverse.gateway.wire import INTEREST, accepted_capabilities
+from metaverse.protocol import messages as m
+from metaverse.protocol.codec import ProtocolError, decode, encode
+from metaverse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WS_PATHS = ("/", "/ws")
+
+
+def _viewport(viewport: m.Viewport | None) -> Rect | None:
+    if viewport is None:
+        return None
+    return Rect(viewport.x, viewport.y, viewport.width, viewport.height)
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        access_tokens: AccessTokens,
+        directory: Directory,
+        event_log: EventLog,
+        registry: CollectorRegistry,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.access_tokens = access_tokens
+        self.directory = directory
+        self.registry = registry
+        self.event_log = event_log
+        self.metrics = GatewayMetrics(registry)
+        self.recorder = Recorder(event_log, clock, self.metrics, service_id=settings.service_id)
+        self.config = SpaceConfig(
+            proximity_radius_tiles=settings.proximity_radius,
+            proximity_leave_radius_tiles=settings.proximity_leave_radius,
+            max_call_size=settings.max_call_size,
+            interest_margin_tiles=settings.interest_margin,
+        )
+        self.hosts: dict[SpaceId, SpaceHost] = {}
+        self._loading: dict[SpaceId, asyncio.Future[SpaceHost | None]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # Serving.
+
+    def origins(self) -> list[str | None] | None:
+        if "*" in self.settings.ws_origins:
+            return None
+        return [self.settings.web_origin(), *self.settings.ws_origins, None]
+
+    @asynccontextmanager
+    async def serving(self, host: str, port: int) -> AsyncIterator[Server]:
+        """Listen on `host:port` until the context exits."""
+        recorder = asyncio.create_task(self.recorder.run())
+        try:
+            async with serve(
+                self.handler,
+                host,
+                port,
+                origins=self.origins(),  # type: ignore[arg-type]
+                process_request=self.process_request,
+                max_size=m.MAX_FRAME_BYTES,
+                ping_interval=self.settings.ping_interval_s,
+                ping_timeout=self.settings.ping_interval_s,
+                compression=None,
+                close_timeout=codes.CLOSE_TIMEOUT_S,
+                server_header=None,
+            ) as server:
+                yield server
+        finally:
+            recorder.cancel()
+            await self.recorder.drain()
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path in WS_PATHS:
+            return None
+        if path == "/healthz":
+            return connection.respond(HTTPStatus.OK, '{"status":"ok"}\n')
+        if path == "/metrics":
+            body = generate_latest(self.registry)
+            headers = Headers(
+                [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))]
+            )
+            return Response(200, "OK", headers, body)
+        return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+
+    async def handler(self, websocket: ServerConnection) -> None:
+        connection = Connection(
+            websocket,
+            outbox_frames=self.settings.outbox_frames,
+            batch_tick_s=self.settings.batch_tick_ms / 1000,
+            on_overflow=self._overflowed,
+        )
+        self.metrics.connections.inc()
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(connection.writer())
+                try:
+                    await self._read(connection)
+                finally:
+                    self._leave(connection)
+                    connection.finish()
+        finally:
+            self.metrics.connections.dec()
+
+    async def _read(self, connection: Connection) -> None:
+        frames = TokenBucket(
+            rate_per_s=self.settings.frame_rate_per_s,
+            burst=self.settings.frame_burst,
+            clock=self.clock,
+        )
+        moves = TokenBucket(
+            rate_per_s=self.settings.move_rate_per_s,
+            burst=max(1, round(self.settings.move_rate_per_s)),
+            clock=self.clock,
+        )
+        try:
+            async for text in connection.websocket:
+                if connection.closing:
+                    return
+                if frames.try_acquire() > 0:
+                    self.metrics.closed.labels("flood").inc()
+                    connection.close(codes.CLOSE_POLICY, "too many frames")
+                    return
+                try:
+                    message = decode(text)
+                    self.metrics.frames_in.labels(type(message).__name__.lower()).inc()
+                    await self._handle(connection, message, moves)
+                except ProtocolError as error:
+                    self.metrics.frames_in.labels("invalid").inc()
+                    self._error(connection, error.code, error.message)
+        except ConnectionClosed:
+            return
+
+    # Commands.
+
+    async def _handle(
+        self, connection: Connection, message: m.ClientMessage, moves: TokenBucket
+    ) -> None:
+        if isinstance(message, m.Join):
+            await self._join(connection, message)
+            return
+        user_id, space_id = connection.user_id, connection.space_id
+        if user_id is None or space_id is None:
+            raise ProtocolError("not_joined", "join a space first")
+        host = self.hosts[space_id]
+        match message:
+            case m.Move():
+                if moves.try_acquire() > 0:
+                    host.reject_move(user_id)
+                else:
+                    host.move(user_id, message.x, message.y)
+            case m.Leave():
+                self._leave(connection)
+            case m.Signal():
+                host.signal(user_id, message.to, message.data)
+            case m.SetStatus():
+                text = message.text or ""
+                host.set_status(user_id, message.status, text)
+                self._spawn(self.directory.save_status(user_id, message.status, text))
+            case m.Viewport():
+                if INTEREST not in connection.capabilities:
+                    raise ProtocolError("no_capability", "viewport needs the interest capability")
+                host.set_viewport(user_id, _viewport(message))
+
+    async def _join(self, connection: Connection, message: m.Join) -> None:
+        if connection.joined:
+            raise ProtocolError("already_joined", "this connection has joined a space already")
+        try:
+            principal = self.access_tokens.verify(message.token)
+        except InvalidToken:
+            self._refuse(
+                connection,
+                "invalid_token",
+                "the token is invalid or expired",
+                codes.CLOSE_INVALID_TOKEN,
+            )
+            return
+        access = await self.directory.space_access(message.space_id, principal)
+        if access is None:
+            self._refuse(
+                connection, "unknown_space", "no space has that id", codes.CLOSE_UNKNOWN_SPACE
+            )
+            return
+        if not access:
+            self._refuse(connection, "forbidden", "this space is private", codes.CLOSE_FORBIDDEN)
+            return
+        profile = await self.directory.profile(principal.user_id)
+        if profile is None:
+            self._refuse(
+                connection,
+                "invalid_token",
+                "the account no longer exists",
+                codes.CLOSE_INVALID_TOKEN,
+            )
+            return
+        space_id = SpaceId(message.space_id)
+        host = await self._host(space_id)
+        if host is None or connection.closing:
+            self._refuse(
+                connection, "unknown_space", "no space has that id", codes.CLOSE_UNKNOWN_SPACE
+            )
+            return
+        connection.capabilities = frozenset(accepted_capabilities(message.capabilities))
+        connection.announce_capabilities = "capabilities" in message.model_fields_set
+        viewport = _viewport(message.viewport) if INTEREST in connection.capabilities else None
+        host.join(
+            connection,
+            UserId(principal.user_id),
+            profile=profile.wire(),
+            status=profile.status,
+            status_text=profile.status_text,
+            viewport=viewport,
+        )
+
+    async def _host(self, space_id: SpaceId) -> SpaceHost | None:
+        host = self.hosts.get(space_id)
+        if host is not None:
+            return host
+        pending = self._loading.get(space_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[SpaceHost | None] = asyncio.get_running_loop().create_future()
+        self._loading[space_id] = future
+        try:
+            space_map = await self.directory.space_map(space_id)
+            host = None
+            if space_map is not None:
+                # Call ids must never repeat, also after the space is dropped and reloaded.
+                prefix = secrets.token_hex(4)
+                space = Space(
+                    space_map, config=self.config, call_ids=lambda n: CallId(f"{prefix}-{n}")
+                )
+                host = SpaceHost(space_id, space, self.metrics, self.recorder.record)
+                self.hosts[space_id] = host
+            future.set_result(host)
+            return host
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # those waiting re-raise it; nobody waiting is fine too
+            raise
+        finally:
+            del self._loading[space_id]
+
+    def _leave(self, connection: Connection) -> None:
+        space_id = connection.space_id
+        if space_id is None:
+            return
+        host = self.hosts.get(space_id)
+        if host is None:
+            return
+        host.leave(connection)
+        if not host:
+            # Nobody left: drop the space; the next join loads it afresh from the database.
+            del self.hosts[space_id]
+            self.metrics.users.remove(space_id)
+
+    def _overflowed(self) -> None:
+        self.metrics.outbox_drops.inc()
+        self.metrics.closed.labels("slow").inc()
+
+    # Replies.
+
+    def _error(self, connection: Connection, code: str, message: str) -> None:
+        connection.send(encode("error", {"code": code, "message": message}))
+
+    def _refuse(self, connection: Connection, code: str, message: str, close_code: int) -> None:
+        self._error(connection, code, message)
+        self.metrics.closed.labels(code).inc()
+        connection.close(close_code, message)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

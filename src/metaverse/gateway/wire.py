@@ -1,0 +1,116 @@
+"""Core events → wire frames, per client capability.
+
+Each outgoing core event becomes one frame type. Frames outside the base protocol are sent
+only to clients that asked for their capability; profile fields only to `profiles`
+clients. A frame is encoded once per variant, never once per recipient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from metaverse.core import events as ev
+from metaverse.core.ids import UserId
+from metaverse.protocol.codec import encode
+
+PROFILES: Final = "profiles"
+PROXIMITY: Final = "proximity"
+PRESENCE: Final = "presence"
+INTEREST: Final = "interest"
+BATCH: Final = "batch"
+CAPABILITIES: Final = (PROFILES, PROXIMITY, PRESENCE, INTEREST, BATCH)
+
+# The capability a frame type needs; None: every client gets it.
+WIRE_TYPES: Final[dict[type[ev.Outgoing], tuple[str, str | None]]] = {
+    ev.SpaceJoined: ("space-joined", None),
+    ev.UserJoined: ("user-joined", None),
+    ev.Movement: ("movement", None),
+    ev.MovementRejected: ("movement-rejected", None),
+    ev.UserLeft: ("user-left", None),
+    ev.StatusChanged: ("status", PRESENCE),
+    ev.InterestEnter: ("interest-enter", INTEREST),
+    ev.InterestLeave: ("interest-leave", INTEREST),
+    ev.CallJoined: ("call-joined", PROXIMITY),
+    ev.CallPeerJoined: ("call-peer-joined", PROXIMITY),
+    ev.CallPeerLeft: ("call-peer-left", PROXIMITY),
+    ev.CallLeft: ("call-left", PROXIMITY),
+    ev.CallFull: ("call-full", PROXIMITY),
+}
+
+Profile = Mapping[str, Any]
+
+
+def accepted_capabilities(asked: list[str]) -> tuple[str, ...]:
+    """The known capabilities among those asked for, in the order of `CAPABILITIES`."""
+    return tuple(capability for capability in CAPABILITIES if capability in asked)
+
+
+def _user(user_id: UserId, x: int, y: int, profile: Profile | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"userId": user_id, "x": x, "y": y}
+    if profile is not None:
+        entry.update(profile)
+    return entry
+
+
+class Encoder:
+    """Encodes one outgoing event, caching the text of each variant it produced."""
+
+    def __init__(self, profiles: Mapping[UserId, Profile], statuses: Mapping[UserId, Any]):
+        self._profiles = profiles
+        self._statuses = statuses
+
+    def profile(self, user_id: UserId) -> dict[str, Any]:
+        profile = dict(self._profiles.get(user_id, {}))
+        status, text = self._statuses.get(user_id, ("available", ""))
+        profile["status"] = status
+        profile["statusText"] = text
+        return profile
+
+    def frame(self, event: ev.Outgoing, *, with_profiles: bool) -> str:
+        type_, _ = WIRE_TYPES[type(event)]
+        return encode(type_, self.payload(event, with_profiles=with_profiles))
+
+    def payload(self, event: ev.Outgoing, *, with_profiles: bool) -> dict[str, Any]:
+        match event:
+            case ev.SpaceJoined():
+                return {
+                    "spawn": {"x": event.x, "y": event.y},
+                    "users": [
+                        _user(
+                            u.user_id, u.x, u.y, self.profile(u.user_id) if with_profiles else None
+                        )
+                        for u in event.users
+                    ],
+                    "userId": event.user_id,
+                }
+            case ev.UserJoined():
+                profile = self.profile(event.user_id) if with_profiles else None
+                return _user(event.user_id, event.x, event.y, profile)
+            case ev.InterestEnter():
+                profile = self.profile(event.user_id) if with_profiles else None
+                return _user(event.user_id, event.x, event.y, profile)
+            case ev.Movement():
+                return {"userId": event.user_id, "x": event.x, "y": event.y}
+            case ev.MovementRejected():
+                return {"x": event.x, "y": event.y}
+            case ev.UserLeft() | ev.InterestLeave():
+                return {"userId": event.user_id}
+            case ev.StatusChanged():
+                return {"userId": event.user_id, "status": event.status, "text": event.text}
+            case ev.CallJoined():
+                return {
+                    "callId": event.call_id,
+                    "peers": [{"userId": p.user_id, "initiator": p.initiator} for p in event.peers],
+                }
+            case ev.CallPeerJoined():
+                return {
+                    "callId": event.call_id,
+                    "userId": event.user_id,
+                    "initiator": event.initiator,
+                }
+            case ev.CallPeerLeft():
+                return {"callId": event.call_id, "userId": event.user_id}
+            case ev.CallLeft() | ev.CallFull():
+                return {"callId": event.call_id}
+        raise TypeError(f"no wire form for {type(event).__name__}")  # pragma: no cover

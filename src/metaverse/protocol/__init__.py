@@ -1,0 +1,1 @@
+"""The WebSocket protocol: every message in one catalogue, parsed once at the edge."""
