@@ -163,7 +163,7 @@ class Gateway:
                     return
                 try:
                     message = decode(text)
-                    self.metrics.frames_in.labels(type(message).__name__.lower()).inc()
+                    self.metrics.frames_in.labels(m.WIRE_NAMES[type(message)]).inc()
                     await self._handle(connection, message, moves)
                 except ProtocolError as error:
                     self.metrics.frames_in.labels("invalid").inc()

@@ -71,3 +71,4 @@ CLIENT_MESSAGES: dict[str, type[Payload]] = {
     "status": SetStatus,
     "viewport": Viewport,
 }
+WIRE_NAMES: dict[type[Payload], str] = {model: name for name, model in CLIENT_MESSAGES.items()}
