@@ -88,6 +88,21 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    # Chat and the event pipeline.
+    chat_radius: float = Field(5.0, gt=0, le=100, validation_alias=_bare("CHAT_RADIUS"))
+    chat_rate_per_s: float = Field(5, gt=0)
+    chat_burst: int = Field(10, ge=1)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias=_bare("KAFKA_SECURITY_PROTOCOL")
+    )
+    kafka_sasl_mechanism: str | None = Field(None, validation_alias=_bare("KAFKA_SASL_MECHANISM"))
+    kafka_username: str | None = Field(None, validation_alias=_bare("KAFKA_USERNAME"))
+    kafka_password: SecretStr | None = Field(None, validation_alias=_bare("KAFKA_PASSWORD"))
+    kafka_ca_file: Path | None = Field(None, validation_alias=_bare("KAFKA_CA_FILE"))
+    consumer_group: str = "metaverse-consumer"
+    consumer_batch_size: int = Field(500, ge=1, le=10_000)
+    consumer_batch_wait_ms: int = Field(50, ge=1, le=5_000)
+
     @model_validator(mode="after")
     def _check_radii(self) -> Settings:
         if self.proximity_leave_radius < self.proximity_radius:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -201,6 +202,72 @@ class RefreshToken(Base):
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _created()
+
+
+class ChatRoom(Base):
+    __tablename__ = "chat_rooms"
+    id: Mapped[str] = _id()
+    space_id: Mapped[str] = _fk("spaces.id")
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    description: Mapped[str | None] = mapped_column(String(500))
+    private: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    owner_id: Mapped[str] = _fk("users.id")
+    created_at: Mapped[datetime] = _created()
+
+
+class ChatRoomMember(Base):
+    __tablename__ = "chat_room_members"
+    room_id: Mapped[str] = mapped_column(
+        String(26), ForeignKey("chat_rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(26), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = _created()
+
+
+class ChatMessage(Base):
+    """One chat message, written by the consumer from the event log, idempotently on `id`.
+
+    `conversation` names the ordered stream a message belongs to (the Kafka key), e.g.
+    `space:<id>`, `area:<space>:<area>`, `room:<id>`, `dm:<space>:<a>:<b>`, `nearby:<space>`.
+    A deleted message keeps its row as a tombstone: `deleted_at` set, text emptied.
+    """
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        CheckConstraint(
+            "scope IN ('nearby', 'area', 'space', 'direct', 'room')", name="scope"
+        ),
+        Index("ix_chat_messages_conversation_id", "conversation", "id"),
+    )
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    space_id: Mapped[str] = _fk("spaces.id")
+    scope: Mapped[str] = mapped_column(String(16), nullable=False)
+    conversation: Mapped[str] = mapped_column(String(160), nullable=False)
+    room_id: Mapped[str | None] = _fk("chat_rooms.id", nullable=True)
+    area: Mapped[str | None] = mapped_column(String(64))
+    sender_id: Mapped[str] = mapped_column(String(26), nullable=False, index=True)
+    sender_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    recipient_id: Mapped[str | None] = mapped_column(String(26))
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    ts_ms: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str | None] = mapped_column(String(26))
+
+
+class SpaceEvent(Base):
+    """A domain event of a space (joins, proximity, calls, status) kept for analytics."""
+
+    __tablename__ = "space_events"
+    __table_args__ = (Index("ix_space_events_space_ts", "space_id", "ts_ms"),)
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    space_id: Mapped[str] = _fk("spaces.id")
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    user_id: Mapped[str | None] = mapped_column(String(26))
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    ts_ms: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    data: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 class PlatformMeta(Base):
