@@ -58,7 +58,7 @@ typecheck: $(TEST_STAMP)
 
 pytest: $(TEST_STAMP)
 	set -a; [ ! -f .services/env ] || . .services/env; set +a; \
-		$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The pure core must stay covered to every line and branch.
 core-coverage: $(TEST_STAMP)

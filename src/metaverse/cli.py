@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
         "/healthz and /metrics over plain HTTP). Run `metaverse migrate` first.",
     )
     commands.add_parser(
+        "consumer",
+        help="run the consumer: the event log into the database (Kafka → PostgreSQL)",
+        description="Read chat messages and domain events from the event log (KAFKA_BROKER) "
+        "in batches and store them idempotently; /healthz, /readyz and /metrics on HEALTH_PORT.",
+    )
+    commands.add_parser(
         "migrate",
         help="bring the database schema up to date and exit",
         description="Apply every pending migration to DATABASE_URL (or the SQLite file in "
@@ -90,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(commands.api(settings))
         elif args.command == "gateway":
             asyncio.run(commands.gateway(settings))
+        elif args.command == "consumer":
+            asyncio.run(commands.consumer(settings))
         elif args.command == "migrate":
             asyncio.run(commands.migrate(settings))
             print("database is up to date")

@@ -29,6 +29,10 @@ async def gateway(settings: Settings) -> None:
     await roles.run_gateway(settings)
 
 
+async def consumer(settings: Settings) -> None:
+    await roles.run_consumer(settings)
+
+
 async def migrate(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     context = ApiContext.build(settings, SystemClock())

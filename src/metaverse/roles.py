@@ -1,12 +1,15 @@
 """Process roles. Each builds its dependencies once and passes them down.
 
-`api` serves the HTTP API, `gateway` the realtime WebSocket gateway, and `serve` hosts
-every role in one process on embedded defaults.
+`api` serves the HTTP API, `gateway` the realtime WebSocket gateway, `consumer` writes the
+event log to the database, and `serve` hosts all of them in one process. A role that runs
+on the in-memory event log also runs a consumer of it in-process: nothing else could read
+that log, and its messages must still reach the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -18,14 +21,34 @@ from fastapi import FastAPI
 from metaverse.api.app import create_app
 from metaverse.api.context import ApiContext
 from metaverse.assets.seed import seed_demo
-from metaverse.backends.eventlog import MemoryEventLog
+from metaverse.backends.eventlog import EventLog, MemoryEventLog, open_event_log
+from metaverse.backends.pubsub import MemoryBroker, PubSub, open_pubsub
 from metaverse.clock import SystemClock
+from metaverse.consumer.health import create_health_app
+from metaverse.consumer.service import Consumer
 from metaverse.db.migrate import upgrade
 from metaverse.gateway.directory import Directory
 from metaverse.gateway.server import Gateway
 from metaverse.settings import Settings
 
 log = logging.getLogger("metaverse")
+
+
+def open_backends(settings: Settings, broker: MemoryBroker) -> tuple[EventLog, PubSub]:
+    event_log = open_event_log(
+        settings.kafka_broker,
+        security_protocol=settings.kafka_security_protocol,
+        sasl_mechanism=settings.kafka_sasl_mechanism,
+        username=settings.kafka_username,
+        password=settings.kafka_password.get_secret_value() if settings.kafka_password else None,
+        ca_file=str(settings.kafka_ca_file) if settings.kafka_ca_file else None,
+    )
+    return event_log, open_pubsub(settings.redis_url, broker)
+
+
+def build_context(settings: Settings) -> ApiContext:
+    event_log, pubsub = open_backends(settings, MemoryBroker())
+    return ApiContext.build(settings, SystemClock(), event_log=event_log, pubsub=pubsub)
 
 
 async def prepare(context: ApiContext) -> None:
@@ -42,16 +65,44 @@ def build_gateway(context: ApiContext) -> Gateway:
         context.clock,
         context.accounts.access_tokens,
         Directory(context.sessions),
-        MemoryEventLog(),
+        context.event_log,
+        context.pubsub,
         context.registry,
     )
 
 
-def _server(app: FastAPI, settings: Settings) -> uvicorn.Server:
+def build_consumer(context: ApiContext) -> Consumer:
+    settings = context.settings
+    return Consumer(
+        context.event_log,
+        context.sessions,
+        context.registry,
+        group=settings.consumer_group,
+        batch_size=settings.consumer_batch_size,
+        batch_wait_s=settings.consumer_batch_wait_ms / 1000,
+    )
+
+
+@asynccontextmanager
+async def consuming(context: ApiContext, *, always: bool) -> AsyncIterator[None]:
+    """Run a consumer alongside, when `always` or when the event log is in memory."""
+    if not (always or isinstance(context.event_log, MemoryEventLog)):
+        yield
+        return
+    task = asyncio.create_task(build_consumer(context).run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _server(app: FastAPI, settings: Settings, port: int) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
         host=settings.host,
-        port=settings.port,
+        port=port,
         log_level=settings.log_level,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
@@ -61,40 +112,72 @@ def _server(app: FastAPI, settings: Settings) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-async def run_api(settings: Settings) -> None:
-    context = ApiContext.build(settings, SystemClock())
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await prepare(context)
-        try:
-            yield
-        finally:
-            await context.close()
-
-    await _server(create_app(context, lifespan), settings).serve()
-
-
-async def run_gateway(settings: Settings) -> None:
-    context = ApiContext.build(settings, SystemClock())
+async def _stop_signal() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+async def _close(context: ApiContext) -> None:
+    await context.pubsub.close()
+    await context.event_log.close()
+    await context.close()
+
+
+async def run_api(settings: Settings) -> None:
+    context = build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await prepare(context)
+        async with consuming(context, always=False):
+            yield
+
     try:
-        async with build_gateway(context).serving(settings.host, settings.ws_port):
-            log.info("gateway listening on ws://%s:%d/ws", settings.host, settings.ws_port)
-            await stop.wait()
+        await _server(create_app(context, lifespan), settings, settings.port).serve()
     finally:
-        await context.close()
+        await _close(context)
+
+
+async def run_gateway(settings: Settings) -> None:
+    context = build_context(settings)
+    try:
+        async with (
+            consuming(context, always=False),
+            build_gateway(context).serving(settings.host, settings.ws_port),
+        ):
+            log.info("gateway listening on ws://%s:%d/ws", settings.host, settings.ws_port)
+            await _stop_signal()
+    finally:
+        await _close(context)
+
+
+async def run_consumer(settings: Settings) -> None:
+    context = build_context(settings)
+    consumer = build_consumer(context)
+    checks = context.readiness_checks()
+    health = _server(create_health_app(context.registry, checks), settings, settings.health_port)
+    try:
+        task = asyncio.create_task(consumer.run())
+        log.info("consumer running; health on port %d", settings.health_port)
+        await health.serve()  # until SIGINT/SIGTERM
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        await _close(context)
 
 
 async def run_serve(settings: Settings) -> None:
-    context = ApiContext.build(settings, SystemClock())
+    context = build_context(settings)
     try:
         await prepare(context)
-        gateway = build_gateway(context)
-        async with gateway.serving(settings.host, settings.ws_port):
+        async with (
+            consuming(context, always=True),
+            build_gateway(context).serving(settings.host, settings.ws_port),
+        ):
             origin = settings.web_origin()
             log.info(
                 "metaverse is up: %s (API docs at %s/docs), gateway on port %d",
@@ -102,6 +185,6 @@ async def run_serve(settings: Settings) -> None:
                 origin,
                 settings.ws_port,
             )
-            await _server(create_app(context), settings).serve()
+            await _server(create_app(context), settings, settings.port).serve()
     finally:
-        await context.close()
+        await _close(context)

@@ -14,7 +14,17 @@ from metaverse import __version__
 from metaverse.api.context import ApiContext
 from metaverse.api.errors import install_error_handlers
 from metaverse.api.middleware import BodyLimitMiddleware, HttpMetrics, MetricsMiddleware
-from metaverse.api.routes import admin, auth, catalogue, health, members, spaces, users
+from metaverse.api.routes import (
+    admin,
+    analytics,
+    auth,
+    catalogue,
+    chat,
+    health,
+    members,
+    spaces,
+    users,
+)
 from metaverse.assets.demo import ASSETS_URL_PREFIX, STATIC_DIR
 
 API_PREFIX = "/api/v1"
@@ -29,7 +39,7 @@ async def _no_lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 def _api_router() -> APIRouter:
     router = APIRouter()
-    for area in (auth, users, catalogue, admin):
+    for area in (auth, users, catalogue, admin, chat, analytics):
         router.include_router(area.router)
     # The original system's README writes `/spaces...`; its code serves `/space...`.
     # Both answer the same; only the singular appears in the OpenAPI document.

@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from metaverse.accounts.passwords import Passwords
 from metaverse.accounts.ratelimit import RateLimiter
 from metaverse.accounts.service import Accounts
 from metaverse.accounts.tokens import AccessTokens
+from metaverse.backends.eventlog import EventLog, MemoryEventLog
+from metaverse.backends.pubsub import MemoryBroker, MemoryPubSub, PubSub
+from metaverse.chat.pipeline import ChatPipeline
 from metaverse.clock import Clock
+from metaverse.consumer.health import Check
 from metaverse.db.engine import make_engine, make_sessionmaker
 from metaverse.settings import Settings, resolve_jwt_secret
 
@@ -24,9 +29,20 @@ class ApiContext:
     sessions: async_sessionmaker[AsyncSession]
     accounts: Accounts
     registry: CollectorRegistry
+    event_log: EventLog
+    pubsub: PubSub
+    chat: ChatPipeline
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock) -> ApiContext:
+    def build(
+        cls,
+        settings: Settings,
+        clock: Clock,
+        *,
+        event_log: EventLog | None = None,
+        pubsub: PubSub | None = None,
+    ) -> ApiContext:
+        """`event_log` and `pubsub` default to in-memory ones of this process alone."""
         engine = make_engine(settings.resolved_database_url)
         rate_per_s = settings.auth_rate_per_minute / 60
         burst = settings.auth_rate_burst
@@ -44,6 +60,8 @@ class ApiContext:
             address_limiter=RateLimiter(rate_per_s=rate_per_s, burst=burst, clock=clock),
             username_limiter=RateLimiter(rate_per_s=rate_per_s, burst=burst, clock=clock),
         )
+        event_log = event_log or MemoryEventLog()
+        pubsub = pubsub or MemoryPubSub(MemoryBroker())
         return cls(
             settings=settings,
             clock=clock,
@@ -51,7 +69,23 @@ class ApiContext:
             sessions=make_sessionmaker(engine),
             accounts=accounts,
             registry=CollectorRegistry(),
+            event_log=event_log,
+            pubsub=pubsub,
+            chat=ChatPipeline(event_log, pubsub),
         )
+
+    async def ping_database(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    def readiness_checks(self) -> dict[str, Check]:
+        """What this process depends on: the database, and Redis and Kafka when configured."""
+        checks: dict[str, Check] = {"database": self.ping_database}
+        if self.settings.redis_url:
+            checks["redis"] = self.pubsub.ping
+        if self.settings.kafka_broker:
+            checks["kafka"] = self.event_log.ping
+        return checks
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -1,14 +1,20 @@
 """The event log: an append-only, keyed, per-topic record stream (Kafka in service mode).
 
 Records are bytes: the in-memory log stores exactly what Kafka would, so anything that
-cannot be serialised fails in tests rather than in production.
+cannot be serialised fails in tests rather than in production. Delivery to readers is
+at-least-once: a record is redelivered to its group until a reader commits it.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
+import asyncio
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
+
+# Kafka's own rule for topic names; the memory log enforces it too.
+_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,34 +23,217 @@ class Record:
     key: bytes
     value: bytes
     offset: int
+    partition: int = 0
 
 
-class EventLog(Protocol):
-    async def append(self, topic: str, key: bytes, value: bytes) -> None:
-        """Append one record; returns once it is durable for this implementation."""
+class EventLogUnavailable(Exception):
+    """The log could not confirm an operation in bounded time: the record may or may not
+    have been stored, so a retry may duplicate it (readers must be idempotent)."""
+
+
+class EventLogReader(Protocol):
+    """One member of a consumer group."""
+
+    async def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        """Up to `max_records` records, waiting at most `timeout_s` for the first.
+        Per partition (so per key), records come in append order."""
+        ...
+
+    async def commit(self, records: Sequence[Record]) -> None:
+        """Mark these records processed (offset + 1 per partition): only then does the
+        group stop redelivering them. Raises `EventLogUnavailable` if not confirmed."""
         ...
 
     async def close(self) -> None: ...
 
 
+class EventLog(Protocol):
+    async def append(self, topic: str, key: bytes, value: bytes) -> None:
+        """Append one record; returns once it is durable, else raises `EventLogUnavailable`
+        within a bounded time. Records of one key keep their order."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise `EventLogUnavailable` if the log can't be reached (readiness)."""
+        ...
+
+    async def close(self) -> None: ...
+
+    def reader(self, group: str, topics: Sequence[str]) -> EventLogReader:
+        """A new member of `group` reading `topics`, resuming after the group's commits."""
+        ...
+
+
+def check_record(topic: str, key: object, value: object) -> None:
+    """Reject what Kafka would not store as given: keys and values are `bytes` only."""
+    check_topic(topic)
+    if type(key) is not bytes or type(value) is not bytes:
+        raise TypeError(
+            f"event log keys and values are bytes, not {type(key).__name__}"
+            f" and {type(value).__name__}"
+        )
+
+
+def check_topic(topic: object) -> None:
+    if not isinstance(topic, str):
+        raise TypeError(f"a topic name is a str, not {type(topic).__name__}")
+    if not _TOPIC_NAME.fullmatch(topic) or topic in (".", ".."):
+        raise ValueError(f"invalid topic name {topic!r}: 1-249 of [a-zA-Z0-9._-]")
+
+
+@dataclass(slots=True)
+class _Group:
+    committed: dict[str, int] = field(default_factory=dict)
+    # The first member owns every topic's single partition, as Kafka's assignors do with
+    # one partition; the next one takes over (from the commits) when it leaves.
+    members: list[MemoryReader] = field(default_factory=list)
+    epoch: int = 0
+
+
 class MemoryEventLog:
-    """Keeps the newest `retain` records of each topic in memory."""
+    """The event log of a single process: one partition per topic, keeping the newest
+    `retain` records of each (about 40 MB per topic at the default and ~300-byte records).
+    A reader that falls further behind than that skips to the oldest record kept."""
 
     def __init__(self, retain: int = 100_000) -> None:
         self._retain = retain
-        self._topics: dict[str, deque[Record]] = {}
-        self._offsets: dict[str, int] = {}
+        self._topics: dict[str, list[Record]] = {}
+        self._first: dict[str, int] = {}  # offset of each topic's oldest kept record
+        self._groups: dict[str, _Group] = {}
+        self._changed = asyncio.Event()
 
     async def append(self, topic: str, key: bytes, value: bytes) -> None:
-        if not isinstance(key, bytes) or not isinstance(value, bytes):
-            raise TypeError("event log records are bytes")
-        offset = self._offsets.get(topic, 0)
-        self._offsets[topic] = offset + 1
-        records = self._topics.setdefault(topic, deque(maxlen=self._retain))
-        records.append(Record(topic, key, value, offset))
+        check_record(topic, key, value)
+        records = self._topics.setdefault(topic, [])
+        first = self._first.setdefault(topic, 0)
+        records.append(Record(topic, key, value, first + len(records)))
+        # Trim in chunks of a tenth so appending stays O(1) amortised.
+        excess = len(records) - self._retain
+        if excess > 0 and excess >= max(1, self._retain // 10):
+            del records[:excess]
+            self._first[topic] = first + excess
+        self._notify()
 
     def records(self, topic: str) -> list[Record]:
-        return list(self._topics.get(topic, ()))
+        """The newest `retain` records of `topic`, oldest first."""
+        return self._topics.get(topic, [])[-self._retain :]
+
+    def read(self, topic: str, offset: int, limit: int) -> list[Record]:
+        """Up to `limit` records of `topic` from `offset` on (or from the oldest kept)."""
+        records = self._topics.get(topic, [])
+        start = max(0, offset - self._first.get(topic, 0))
+        return records[start : start + limit]
+
+    async def ping(self) -> None:
+        return None
 
     async def close(self) -> None:
         self._topics.clear()
+        self._first.clear()
+        self._notify()
+
+    def reader(self, group: str, topics: Sequence[str]) -> MemoryReader:
+        for topic in topics:
+            check_topic(topic)
+        state = self._groups.setdefault(group, _Group())
+        reader = MemoryReader(self, state, tuple(topics))
+        state.members.append(reader)
+        if len(state.members) == 1:
+            state.epoch += 1
+        return reader
+
+    def changed(self) -> asyncio.Event:
+        """Set at the next append or membership change (a fresh event each time)."""
+        return self._changed
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+
+class MemoryReader:
+    def __init__(self, log: MemoryEventLog, group: _Group, topics: tuple[str, ...]) -> None:
+        self._log = log
+        self._group = group
+        self._topics = topics
+        self._positions: dict[str, int] = {}
+        self._epoch = -1  # the group epoch the positions were loaded in
+        self._closed = False
+
+    async def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        if max_records < 1:
+            raise ValueError("max_records must be at least 1")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not self._closed:
+            changed = self._log.changed()
+            batch = self._fetch(max_records)
+            if batch:
+                return batch
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                async with asyncio.timeout(remaining):
+                    await changed.wait()
+            except TimeoutError:
+                break
+        return []
+
+    def _fetch(self, max_records: int) -> list[Record]:
+        group = self._group
+        if not group.members or group.members[0] is not self:
+            return []
+        if self._epoch != group.epoch:  # just became the owner: resume after the commits
+            self._epoch = group.epoch
+            self._positions = {topic: group.committed.get(topic, 0) for topic in self._topics}
+        batch: list[Record] = []
+        for topic in self._topics:
+            records = self._log.read(topic, self._positions[topic], max_records - len(batch))
+            if records:
+                batch += records
+                self._positions[topic] = records[-1].offset + 1
+        return batch
+
+    async def commit(self, records: Sequence[Record]) -> None:
+        for record in records:
+            committed = self._group.committed
+            committed[record.topic] = max(committed.get(record.topic, 0), record.offset + 1)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        members = self._group.members
+        if members and members[0] is self:
+            self._group.epoch += 1
+        members.remove(self)
+        self._log._notify()
+
+
+def open_event_log(
+    kafka_broker: str | None,
+    *,
+    security_protocol: str = "PLAINTEXT",
+    sasl_mechanism: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    ca_file: str | None = None,
+    timeout_s: float = 5.0,
+) -> EventLog:
+    """Kafka when a bootstrap `host:port[,...]` is given, else a log of this process."""
+    if not kafka_broker:
+        return MemoryEventLog()
+    # Imported here so that single-process mode never loads librdkafka.
+    from metaverse.backends.eventlog_kafka import KafkaEventLog
+    from metaverse.backends.kafka_config import kafka_config
+
+    config = kafka_config(
+        kafka_broker,
+        security_protocol=security_protocol,
+        sasl_mechanism=sasl_mechanism,
+        username=username,
+        password=password,
+        ca_file=ca_file,
+    )
+    return KafkaEventLog(config, timeout_s=timeout_s)

@@ -137,6 +137,10 @@ class Space:
         """Who is in `user`'s area of interest (empty without a viewport), sorted."""
         return tuple(self._interest.in_view(user))
 
+    def users_near(self, x: int, y: int, radius_tiles: float) -> list[UserId]:
+        """Users within `radius_tiles` (Euclidean, inclusive) of (x, y), in no fixed order."""
+        return self._positions.near(Position(x, y), radius_tiles)
+
     def can_signal(self, sender: UserId, recipient: UserId) -> bool:
         """Whether `sender` may send WebRTC signaling to `recipient`: both in one call now."""
         call_id = self._calls.call_of(sender)

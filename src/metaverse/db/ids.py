@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_RANDOM_BITS = 80
+_lock = threading.Lock()
+_last = (0, 0)  # (ms, random part) of the previous id from this process
 
 
 def new_id() -> str:
     """A 26-character, URL-safe, time-ordered id (48-bit ms timestamp + 80 random bits).
 
-    Same layout as a ULID, in lower-case Crockford base32; sortable as a string.
+    Same layout as a ULID, in lower-case Crockford base32; sortable as a string. Within one
+    millisecond (or if the clock steps back) ids of this process keep increasing, so chat
+    messages sent in a burst keep their order.
     """
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    global _last
+    now_ms = int(time.time() * 1000)
+    with _lock:
+        last_ms, last_random = _last
+        if now_ms <= last_ms and last_random + 1 < 1 << _RANDOM_BITS:
+            now_ms, random_part = last_ms, last_random + 1
+        else:
+            random_part = int.from_bytes(os.urandom(10), "big")
+        _last = (now_ms, random_part)
+    value = (now_ms << _RANDOM_BITS) | random_part
     chars = []
     for _ in range(26):
         value, digit = divmod(value, 32)
-        chars.append(alphabet[digit])
+        chars.append(_ALPHABET[digit])
     return "".join(reversed(chars))

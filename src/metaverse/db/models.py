@@ -230,15 +230,13 @@ class ChatMessage(Base):
     """One chat message, written by the consumer from the event log, idempotently on `id`.
 
     `conversation` names the ordered stream a message belongs to (the Kafka key), e.g.
-    `space:<id>`, `area:<space>:<area>`, `room:<id>`, `dm:<space>:<a>:<b>`, `nearby:<space>`.
+    `space:<id>`, `area:<space>:<area>`, `room:<id>`, `dm:<a>:<b>`, `nearby:<space>`.
     A deleted message keeps its row as a tombstone: `deleted_at` set, text emptied.
     """
 
     __tablename__ = "chat_messages"
     __table_args__ = (
-        CheckConstraint(
-            "scope IN ('nearby', 'area', 'space', 'direct', 'room')", name="scope"
-        ),
+        CheckConstraint("scope IN ('nearby', 'area', 'space', 'direct', 'room')", name="scope"),
         Index("ix_chat_messages_conversation_id", "conversation", "id"),
     )
     id: Mapped[str] = mapped_column(String(26), primary_key=True)

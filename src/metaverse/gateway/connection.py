@@ -7,6 +7,7 @@ can't keep up fills its outbox and is closed (1013) rather than buffered without
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from typing import Final
 
@@ -48,7 +49,10 @@ class Connection:
         on_overflow: Callable[[], None] = lambda: None,
     ) -> None:
         self.websocket = websocket
-        self.outbox: asyncio.Queue[str | _Close | None] = asyncio.Queue(outbox_frames + 1)
+        # A deque and an event rather than asyncio.Queue: this is the hottest path of
+        # the gateway, and the bound is enforced here anyway.
+        self.outbox: deque[str | _Close | None] = deque()
+        self._ready = asyncio.Event()
         self._outbox_frames = outbox_frames
         self.batch_tick_s = batch_tick_s
         self.user_id: UserId | None = None
@@ -71,14 +75,15 @@ class Connection:
         return "batch" in self.capabilities
 
     def send(self, frame: str) -> bool:
-        """Queue a frame; False when the outbox overflowed (the connection is closing)."""
+        """Queue a frame; False when it was not queued (the connection is closing)."""
         if self.closing:
-            return True
-        if self.outbox.qsize() >= self._outbox_frames:
+            return False
+        if len(self.outbox) >= self._outbox_frames:
             self._on_overflow()
             self.close(CLOSE_SLOW, "too slow: outbox full")
             return False
-        self.outbox.put_nowait(frame)
+        self.outbox.append(frame)
+        self._ready.set()
         return True
 
     def close(self, code: int, reason: str) -> None:
@@ -87,14 +92,13 @@ class Connection:
             return
         self.closing = True
         if code != CLOSE_SLOW:
-            self.outbox.put_nowait(_Close(code, reason))
+            self._put(_Close(code, reason))
             return
         # The writer is likely stuck sending to this very client: drop what waits and
         # close from here, cutting the socket if even the close frame can't go out.
         # The reader then ends and the user leaves.
-        while not self.outbox.empty():
-            self.outbox.get_nowait()
-        self.outbox.put_nowait(None)
+        self.outbox.clear()
+        self._put(None)
         self._closer = asyncio.get_running_loop().create_task(self._close_stuck(code, reason))
 
     async def _close_stuck(self, code: int, reason: str) -> None:
@@ -109,12 +113,22 @@ class Connection:
         """The reader is done: let the writer stop."""
         if not self.closing:
             self.closing = True
-            self.outbox.put_nowait(None)
+            self._put(None)
+
+    def _put(self, item: _Close | None) -> None:
+        self.outbox.append(item)
+        self._ready.set()
+
+    async def _get(self) -> str | _Close | None:
+        while not self.outbox:
+            self._ready.clear()
+            await self._ready.wait()
+        return self.outbox.popleft()
 
     async def writer(self) -> None:
         try:
             while True:
-                item = await self.outbox.get()
+                item = await self._get()
                 if item is None:
                     return
                 if isinstance(item, _Close):
@@ -132,13 +146,9 @@ class Connection:
         # Let one tick's worth of frames gather, then send them as one.
         await asyncio.sleep(self.batch_tick_s)
         frames = [first]
-        while len(frames) < MAX_BATCH_FRAMES and not self.outbox.empty():
-            item = self.outbox.get_nowait()
-            if not isinstance(item, str):
-                # A stop is always the last item queued: put it back for the main loop.
-                self.outbox.put_nowait(item)
-                break
-            frames.append(item)
+        outbox = self.outbox
+        while len(frames) < MAX_BATCH_FRAMES and outbox and isinstance(outbox[0], str):
+            frames.append(outbox.popleft())  # type: ignore[arg-type]
         if len(frames) == 1:
             await self.websocket.send(first)
         else:

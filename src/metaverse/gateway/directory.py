@@ -12,7 +12,17 @@ from metaverse.accounts.tokens import Principal
 from metaverse.core.areas import Area
 from metaverse.core.grid import Element as PlacedElement
 from metaverse.core.maps import SpaceMap
-from metaverse.db.models import Avatar, Element, Space, SpaceArea, SpaceElement, User
+from metaverse.db.models import (
+    Avatar,
+    ChatRoom,
+    ChatRoomMember,
+    Element,
+    Space,
+    SpaceArea,
+    SpaceElement,
+    SpaceMember,
+    User,
+)
 from metaverse.spaces.access import may_enter
 
 
@@ -86,6 +96,26 @@ class Directory:
                 status=user.status,
                 status_text=user.status_text or "",
             )
+
+    async def is_member(self, space_id: str, user_id: str) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(SpaceMember.user_id).where(
+                    SpaceMember.space_id == space_id, SpaceMember.user_id == user_id
+                )
+            )
+            return found is not None
+
+    async def room_members(self, space_id: str, room_id: str) -> list[str] | None:
+        """The members of a chat room of this space; None when there is no such room."""
+        async with self._sessions() as session:
+            room = await session.get(ChatRoom, room_id)
+            if room is None or room.space_id != space_id:
+                return None
+            members = await session.scalars(
+                select(ChatRoomMember.user_id).where(ChatRoomMember.room_id == room_id)
+            )
+            return list(members)
 
     async def save_status(self, user_id: str, status: str, text: str) -> None:
         async with self._sessions() as session:

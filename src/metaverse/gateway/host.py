@@ -37,6 +37,9 @@ class SpaceHost:
     def __len__(self) -> int:
         return len(self.connections)
 
+    def profile(self, user_id: UserId) -> dict[str, Any]:
+        return self._profiles.get(user_id, {})
+
     def join(
         self,
         connection: Connection,
@@ -138,21 +141,23 @@ class SpaceHost:
         if wire_type == "movement-rejected":
             self._metrics.rejected_moves.inc()
         variants: dict[bool, str] = {}
+        connections = self.connections
+        mover = event.user_id if isinstance(event, ev.Movement) else None
+        sent = 0
         for recipient in event.recipients:
-            connection = self.connections.get(recipient)
-            if connection is None:
-                continue
-            if isinstance(event, ev.Movement) and recipient == event.user_id:
-                continue  # the protocol tells movers nothing when a move succeeds
+            connection = connections.get(recipient)
+            if connection is None or recipient == mover:
+                continue  # movers are told nothing when a move succeeds
             if capability is not None and capability not in connection.capabilities:
                 continue
-            with_profiles = PROFILES in connection.capabilities
             if isinstance(event, ev.SpaceJoined):
-                connection.send(self._space_joined(event, encoder, connection))
-                self._metrics.frames_out.labels(wire_type).inc()
+                sent += connection.send(self._space_joined(event, encoder, connection))
                 continue
+            with_profiles = PROFILES in connection.capabilities
             frame = variants.get(with_profiles)
             if frame is None:
                 frame = variants[with_profiles] = encoder.frame(event, with_profiles=with_profiles)
-            if connection.send(frame):
-                self._metrics.frames_out.labels(wire_type).inc()
+            sent += connection.send(frame)
+        if sent:
+            # Counted once per event, not per recipient: this loop is the hot path.
+            self._metrics.frames_out.labels(wire_type).inc(sent)

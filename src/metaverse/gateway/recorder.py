@@ -16,6 +16,7 @@ from metaverse.backends.eventlog import EventLog
 from metaverse.clock import Clock
 from metaverse.core import events as ev
 from metaverse.core.ids import SpaceId
+from metaverse.db.ids import new_id
 from metaverse.gateway.metrics import GatewayMetrics
 
 EVENTS_TOPIC: Final = "metaverse.events"
@@ -44,6 +45,8 @@ class Recorder:
         now_s = self._clock.now()
         for event in events:
             body: dict[str, Any] = {
+                # A unique id makes storing the event idempotent when the log replays it.
+                "id": new_id(),
                 "kind": event.KIND,
                 "spaceId": space_id,
                 "ts": round(now_s * 1000),

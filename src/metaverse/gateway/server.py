@@ -24,18 +24,21 @@ from websockets.http11 import Request, Response
 from metaverse.accounts.ratelimit import TokenBucket
 from metaverse.accounts.tokens import AccessTokens, InvalidToken
 from metaverse.backends.eventlog import EventLog
+from metaverse.backends.pubsub import PubSub
+from metaverse.chat.pipeline import ChatPipeline, space_channel
 from metaverse.clock import Clock
 from metaverse.core.config import SpaceConfig
 from metaverse.core.geometry import Rect
 from metaverse.core.ids import CallId, SpaceId, UserId
 from metaverse.core.space import Space
 from metaverse.gateway import connection as codes
+from metaverse.gateway.chat import ChatRelay
 from metaverse.gateway.connection import Connection
 from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import SpaceHost
 from metaverse.gateway.metrics import GatewayMetrics
 from metaverse.gateway.recorder import Recorder
-from metaverse.gateway.wire import INTEREST, accepted_capabilities
+from metaverse.gateway.wire import CHAT, INTEREST, accepted_capabilities
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import ProtocolError, decode, encode
 from metaverse.settings import Settings
@@ -59,6 +62,7 @@ class Gateway:
         access_tokens: AccessTokens,
         directory: Directory,
         event_log: EventLog,
+        pubsub: PubSub,
         registry: CollectorRegistry,
     ) -> None:
         self.settings = settings
@@ -67,6 +71,10 @@ class Gateway:
         self.directory = directory
         self.registry = registry
         self.event_log = event_log
+        self.pubsub = pubsub
+        self.chat = ChatRelay(
+            ChatPipeline(event_log, pubsub), directory, clock, radius_tiles=settings.chat_radius
+        )
         self.metrics = GatewayMetrics(registry)
         self.recorder = Recorder(event_log, clock, self.metrics, service_id=settings.service_id)
         self.config = SpaceConfig(
@@ -75,6 +83,9 @@ class Gateway:
             max_call_size=settings.max_call_size,
             interest_margin_tiles=settings.interest_margin,
         )
+        self._frames_in = {
+            model: self.metrics.frames_in.labels(name) for model, name in m.WIRE_NAMES.items()
+        }
         self.hosts: dict[SpaceId, SpaceHost] = {}
         self._loading: dict[SpaceId, asyncio.Future[SpaceHost | None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
@@ -90,6 +101,7 @@ class Gateway:
     async def serving(self, host: str, port: int) -> AsyncIterator[Server]:
         """Listen on `host:port` until the context exits."""
         recorder = asyncio.create_task(self.recorder.run())
+        deliveries = asyncio.create_task(self._deliveries())
         try:
             async with serve(
                 self.handler,
@@ -107,6 +119,7 @@ class Gateway:
                 yield server
         finally:
             recorder.cancel()
+            deliveries.cancel()
             await self.recorder.drain()
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -148,6 +161,11 @@ class Gateway:
             burst=self.settings.frame_burst,
             clock=self.clock,
         )
+        chats = TokenBucket(
+            rate_per_s=self.settings.chat_rate_per_s,
+            burst=self.settings.chat_burst,
+            clock=self.clock,
+        )
         moves = TokenBucket(
             rate_per_s=self.settings.move_rate_per_s,
             burst=max(1, round(self.settings.move_rate_per_s)),
@@ -163,8 +181,8 @@ class Gateway:
                     return
                 try:
                     message = decode(text)
-                    self.metrics.frames_in.labels(m.WIRE_NAMES[type(message)]).inc()
-                    await self._handle(connection, message, moves)
+                    self._frames_in[type(message)].inc()
+                    await self._handle(connection, message, moves, chats)
                 except ProtocolError as error:
                     self.metrics.frames_in.labels("invalid").inc()
                     self._error(connection, error.code, error.message)
@@ -174,7 +192,11 @@ class Gateway:
     # Commands.
 
     async def _handle(
-        self, connection: Connection, message: m.ClientMessage, moves: TokenBucket
+        self,
+        connection: Connection,
+        message: m.ClientMessage,
+        moves: TokenBucket,
+        chats: TokenBucket,
     ) -> None:
         if isinstance(message, m.Join):
             await self._join(connection, message)
@@ -197,6 +219,10 @@ class Gateway:
                 text = message.text or ""
                 host.set_status(user_id, message.status, text)
                 self._spawn(self.directory.save_status(user_id, message.status, text))
+            case m.Chat():
+                if CHAT not in connection.capabilities:
+                    raise ProtocolError("no_capability", "chat needs the chat capability")
+                await self.chat.send(host, connection, message, chats)
             case m.Viewport():
                 if INTEREST not in connection.capabilities:
                     raise ProtocolError("no_capability", "viewport needs the interest capability")
@@ -272,6 +298,7 @@ class Gateway:
                 )
                 host = SpaceHost(space_id, space, self.metrics, self.recorder.record)
                 self.hosts[space_id] = host
+                await self.pubsub.subscribe(space_channel(space_id))
             future.set_result(host)
             return host
         except BaseException as exc:
@@ -293,6 +320,14 @@ class Gateway:
             # Nobody left: drop the space; the next join loads it afresh from the database.
             del self.hosts[space_id]
             self.metrics.users.remove(space_id)
+            self._spawn(self.pubsub.unsubscribe(space_channel(space_id)))
+
+    async def _deliveries(self) -> None:
+        """Chat from pub/sub, for the spaces hosted here."""
+        async for channel, data in self.pubsub.messages():
+            host = self.hosts.get(SpaceId(channel.removeprefix("space:")))
+            if host is not None:
+                self.chat.deliver(host, data)
 
     def _overflowed(self) -> None:
         self.metrics.outbox_drops.inc()

@@ -19,7 +19,8 @@ PROXIMITY: Final = "proximity"
 PRESENCE: Final = "presence"
 INTEREST: Final = "interest"
 BATCH: Final = "batch"
-CAPABILITIES: Final = (PROFILES, PROXIMITY, PRESENCE, INTEREST, BATCH)
+CHAT: Final = "chat"
+CAPABILITIES: Final = (PROFILES, PROXIMITY, PRESENCE, INTEREST, BATCH, CHAT)
 
 # The capability a frame type needs; None: every client gets it.
 WIRE_TYPES: Final[dict[type[ev.Outgoing], tuple[str, str | None]]] = {

@@ -60,7 +60,22 @@ class SetStatus(Payload):
     text: Annotated[str, StringConstraints(max_length=140)] | None = None
 
 
-ClientMessage = Join | Move | Leave | Signal | SetStatus | Viewport
+class Chat(Payload):
+    """`chat`: `clientId` is the sender's own id for matching `chat-ack`/`chat-error`.
+    It is optional here so that its absence is answered with `chat-error`, not `error`."""
+
+    scope: Literal["nearby", "area", "space", "direct", "room"]
+    text: Annotated[str, StringConstraints(max_length=20_000)]
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, alias="clientId"
+    )
+    to: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    room_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, alias="roomId"
+    )
+
+
+ClientMessage = Join | Move | Leave | Signal | SetStatus | Viewport | Chat
 
 # The wire name of each client message, and the model of its payload.
 CLIENT_MESSAGES: dict[str, type[Payload]] = {
@@ -70,5 +85,6 @@ CLIENT_MESSAGES: dict[str, type[Payload]] = {
     "video-call-signaling": Signal,
     "status": SetStatus,
     "viewport": Viewport,
+    "chat": Chat,
 }
 WIRE_NAMES: dict[type[Payload], str] = {model: name for name, model in CLIENT_MESSAGES.items()}

@@ -53,6 +53,15 @@ class Client:
             return
         raise AssertionError(f"unexpected frame {frame!r}")
 
+    async def drain(self, quiet_s: float = 0.2) -> list[dict[str, Any]]:
+        """Every frame until none arrives for `quiet_s`."""
+        frames = []
+        while True:
+            try:
+                frames.append(await self.recv(quiet_s))
+            except TimeoutError:
+                return frames
+
     async def closed(self) -> tuple[int | None, str | None]:
         with contextlib.suppress(Exception):  # read until the close ends the stream
             while True:

@@ -321,3 +321,13 @@ def test_areas_are_reported_in_map_order() -> None:
     )
     space.join(ann, at=Position(0, 0))
     assert [a.name for a in space.areas_of(ann)] == ["r", "s"]
+
+
+def test_users_near_a_cell() -> None:
+    space = Space(SpaceMap(20, 20))
+    space.join(UserId("a"), at=Position(5, 5))
+    space.join(UserId("b"), at=Position(8, 9))
+    space.join(UserId("c"), at=Position(15, 5))
+    assert sorted(space.users_near(5, 5, 5)) == ["a", "b"]
+    assert space.users_near(5, 5, 4.9) == ["a"]
+    assert space.users_near(0, 19, 1) == []

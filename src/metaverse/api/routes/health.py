@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from metaverse.api.deps import Context
+from metaverse.consumer.health import run_checks
 
 router = APIRouter(tags=["health"])
 
@@ -21,14 +21,7 @@ async def healthz() -> Any:
 
 @router.get("/readyz")
 async def readyz(context: Context) -> Any:
-    checks: dict[str, str] = {}
-    try:
-        async with context.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # any failure means not ready; say which
-        checks["database"] = f"error: {type(exc).__name__}"
-    ready = all(value == "ok" for value in checks.values())
+    ready, checks = await run_checks(context.readiness_checks())
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks},
         status_code=200 if ready else 503,

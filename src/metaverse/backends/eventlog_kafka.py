@@ -1,0 +1,280 @@
+"""The event log on Kafka, with confluent-kafka (librdkafka).
+
+Appends use the plain `Producer`, not `confluent_kafka.aio.AIOProducer`: the latter
+resolves its asyncio futures from worker threads (not thread-safe; it fails outright
+under asyncio debug mode) and hops to a thread for every message. Here `produce()` only
+enqueues (it never blocks), one thread serves delivery reports, and each report reaches
+the event loop through `call_soon_threadsafe`. Readers use `AIOConsumer`, whose results
+come back through the executor, which is safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.aio import AIOConsumer
+
+# confluent_kafka.admin re-exports NewTopic without marking it public for mypy.
+from confluent_kafka.cimpl import NewTopic
+
+from metaverse.backends.eventlog import EventLogUnavailable, Record, check_record, check_topic
+
+log = logging.getLogger(__name__)
+
+# librdkafka scans for timed-out messages about once a second: its own verdict (with
+# the reason) should normally arrive before ours.
+_TIMEOUT_GRACE_S: Final = 1.0
+_POLL_INTERVAL_S: Final = 0.1
+
+
+class KafkaEventLog:
+    """`timeout_s` bounds every operation: an append that isn't acknowledged by all
+    in-sync replicas in that time raises `EventLogUnavailable`."""
+
+    def __init__(
+        self,
+        config: Mapping[str, str],
+        *,
+        timeout_s: float = 5.0,
+        partitions: int = 3,
+        replication_factor: int = -1,  # -1: the broker's default.replication.factor
+        linger_ms: int = 5,
+    ) -> None:
+        self.config: dict[str, str | int | float | bool] = dict(config)
+        self.timeout_s = timeout_s
+        self._partitions = partitions
+        self._replication_factor = replication_factor
+        self._ensured: set[str] = set()
+        self._admin: AdminClient | None = None
+        self._fatal: KafkaError | None = None
+        self._closed = False
+        self._producer = Producer(
+            {
+                **self.config,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": linger_ms,
+                "message.timeout.ms": round(timeout_s * 1000),
+                # The Java client's partitioner: one key, one partition, whoever produces.
+                "partitioner": "murmur2_random",
+                # Find a restarted broker within a second, not the default ten.
+                "reconnect.backoff.max.ms": 1000,
+                "error_cb": self._on_error,
+                "logger": log,
+            }
+        )
+        self._stopping = threading.Event()
+        self._poller = threading.Thread(target=self._serve_reports, name="kafka-reports")
+        self._poller.daemon = True
+        self._poller.start()
+
+    async def append(self, topic: str, key: bytes, value: bytes) -> None:
+        check_record(topic, key, value)
+        self._check_usable()
+        delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            self._producer.produce(topic, value, key, on_delivery=_reporter(delivered))
+        except BufferError as error:
+            raise EventLogUnavailable("the Kafka producer's queue is full") from error
+        except KafkaException as error:
+            raise EventLogUnavailable(f"Kafka refused a record for {topic}: {error}") from error
+        try:
+            async with asyncio.timeout(self.timeout_s + _TIMEOUT_GRACE_S):
+                await delivered
+        except TimeoutError as error:
+            raise EventLogUnavailable(
+                f"Kafka did not acknowledge a record for {topic} in {self.timeout_s} s"
+            ) from error
+
+    async def ping(self) -> None:
+        self._check_usable()
+        try:
+            await asyncio.to_thread(self._producer.list_topics, timeout=self.timeout_s)
+        except KafkaException as error:
+            raise EventLogUnavailable(f"Kafka is unreachable: {error}") from error
+
+    async def ensure_topics(self, topics: Sequence[str], partitions: int | None = None) -> None:
+        """Create the topics that don't exist yet (brokers may not auto-create them, and
+        auto-created ones get the broker's partition count, not ours)."""
+        missing = [topic for topic in topics if topic not in self._ensured]
+        if not missing:
+            return
+        for topic in missing:
+            check_topic(topic)
+        if self._admin is None:
+            self._admin = AdminClient(self.config)
+        new = [
+            NewTopic(topic, partitions or self._partitions, self._replication_factor)
+            for topic in missing
+        ]
+        created = self._admin.create_topics(
+            new, operation_timeout=self.timeout_s, request_timeout=self.timeout_s
+        )
+        for topic, future in created.items():
+            try:
+                async with asyncio.timeout(self.timeout_s + _TIMEOUT_GRACE_S):
+                    await asyncio.wrap_future(future)
+            except KafkaException as error:
+                if _code(error) != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise EventLogUnavailable(f"could not create topic {topic}: {error}") from error
+            except TimeoutError as error:
+                raise EventLogUnavailable(f"could not create topic {topic} in time") from error
+            self._ensured.add(topic)
+
+    def reader(self, group: str, topics: Sequence[str]) -> KafkaReader:
+        return KafkaReader(self, group, topics)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await asyncio.to_thread(self._producer.flush, self.timeout_s)
+        finally:
+            self._stopping.set()
+            await asyncio.to_thread(self._poller.join)
+            await asyncio.to_thread(self._producer.close)
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise EventLogUnavailable("the event log is closed")
+        if self._fatal is not None:
+            # An idempotent producer that hit a fatal error can't guarantee order any
+            # more; readiness fails so that the process gets restarted.
+            raise EventLogUnavailable(f"the Kafka producer failed: {self._fatal.str()}")
+
+    def _serve_reports(self) -> None:
+        """Runs in its own thread: delivery reports, errors and logs are served here."""
+        while not self._stopping.is_set():
+            try:
+                self._producer.poll(_POLL_INTERVAL_S)
+            except Exception:
+                log.exception("serving Kafka delivery reports failed")
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            self._fatal = error
+            log.error("Kafka producer: fatal error: %s", error.str())
+        else:
+            log.warning("Kafka producer: %s", error.str())
+
+
+def _reporter(delivered: asyncio.Future[None]) -> Callable[[KafkaError | None, Message], None]:
+    """A delivery callback (called in the report thread) that settles `delivered`."""
+    loop = delivered.get_loop()
+
+    def settle(error: KafkaError | None) -> None:
+        if delivered.done():  # the caller gave up (timeout or cancellation)
+            return
+        if error is None:
+            delivered.set_result(None)
+        else:
+            delivered.set_exception(EventLogUnavailable(f"Kafka: {error.str()}"))
+
+    def report(error: KafkaError | None, _message: Message) -> None:
+        # A closed loop raises RuntimeError: nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, error)
+
+    return report
+
+
+def _code(error: KafkaException) -> int | None:
+    first: Any = error.args[0] if error.args else None
+    return first.code() if isinstance(first, KafkaError) else None
+
+
+class KafkaReader:
+    """A member of a consumer group; joins (and creates missing topics) at first poll."""
+
+    def __init__(self, event_log: KafkaEventLog, group: str, topics: Sequence[str]) -> None:
+        for topic in topics:
+            check_topic(topic)
+        self._log = event_log
+        self._group = group
+        self._topics = list(topics)
+        self._consumer: AIOConsumer | None = None
+        self._starting = asyncio.Lock()
+
+    async def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        if max_records < 1:
+            raise ValueError("max_records must be at least 1")
+        consumer = await self._started()
+        first: Message | None = await consumer.poll(timeout_s)
+        if first is None:
+            return []
+        messages = [first]
+        if max_records > 1:  # what is already fetched, without waiting
+            messages += await consumer.consume(num_messages=max_records - 1, timeout=0)
+        records: list[Record] = []
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.fatal():
+                    raise EventLogUnavailable(f"Kafka consumer: {error.str()}")
+                log.warning("Kafka consumer: %s", error.str())
+                continue
+            topic, partition, offset = message.topic(), message.partition(), message.offset()
+            assert topic is not None and partition is not None and offset is not None
+            key, value = message.key() or b"", message.value() or b""
+            records.append(Record(topic, key, value, offset, partition))
+        return records
+
+    async def commit(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        consumer = await self._started()
+        ends: dict[tuple[str, int], int] = {}
+        for record in records:
+            where = (record.topic, record.partition)
+            ends[where] = max(ends.get(where, 0), record.offset + 1)
+        offsets = [TopicPartition(topic, part, end) for (topic, part), end in ends.items()]
+        try:
+            async with asyncio.timeout(self._log.timeout_s):
+                committed: list[TopicPartition] = await consumer.commit(
+                    offsets=offsets, asynchronous=False
+                )
+        except (KafkaException, TimeoutError) as error:
+            raise EventLogUnavailable(f"offset commit failed: {error}") from error
+        failed = [f"{tp.topic}[{tp.partition}]: {tp.error}" for tp in committed if tp.error]
+        if failed:
+            raise EventLogUnavailable(f"offset commit failed: {'; '.join(failed)}")
+
+    async def close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.close()
+
+    async def _started(self) -> AIOConsumer:
+        async with self._starting:
+            if self._consumer is not None:
+                return self._consumer
+            try:
+                await self._log.ensure_topics(self._topics)
+            except EventLogUnavailable:
+                # Subscribing still works: the group waits until the topics exist.
+                log.warning("could not ensure topics %s", self._topics, exc_info=True)
+            consumer = AIOConsumer(
+                {
+                    **self._log.config,
+                    "group.id": self._group,
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "logger": log,
+                },
+                max_workers=2,
+            )
+            try:
+                await consumer.subscribe(self._topics)
+            except BaseException:
+                await consumer.close()
+                raise
+            self._consumer = consumer
+            return consumer

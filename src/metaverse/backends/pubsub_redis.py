@@ -1,0 +1,188 @@
+"""Pub/sub on Redis: publishing on pooled connections, receiving on one dedicated
+subscriber connection that a background task reads, reconnects and resubscribes.
+
+Redis keeps nothing for a disconnected subscriber: what is published while this client
+is reconnecting (a Redis restart, or Redis cutting off a subscriber that fell behind its
+`client-output-buffer-limit pubsub`) is lost. `messages()` carries on after recovery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub as RedisSubscriber
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisSubscriberError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from metaverse.backends.pubsub import Inbox, Message, PubSubUnavailable, check_message
+
+log = logging.getLogger(__name__)
+
+_LOST: Final = (RedisSubscriberError, RedisTimeoutError, OSError)
+_READ_WAIT_S: Final = 1.0
+# A silent subscriber connection is pinged after this long, and given up on (then
+# reconnected) when nothing at all has come back for three times as long.
+_IDLE_PING_S: Final = 5.0
+_RECONNECT_BACKOFF_S: Final = (0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+class RedisPubSub:
+    def __init__(self, url: str, *, timeout_s: float = 5.0, queue_size: int = 10_000) -> None:
+        self._timeout_s = timeout_s
+        options: dict[str, Any] = {"socket_connect_timeout": timeout_s}
+        # Publishing retries twice, quickly: enough for a pooled connection that a
+        # restarted Redis closed; a Redis that is down fails the call in bounded time.
+        self._client = aioredis.from_url(
+            url,
+            socket_timeout=timeout_s,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+            **options,
+        )
+        # The subscriber never retries inside redis-py: the reading task reconnects.
+        self._subscriber = aioredis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
+        self._channels: set[str] = set()
+        self._confirmations: dict[str, list[asyncio.Future[None]]] = {}
+        self._connection: RedisSubscriber | None = None
+        self._swap = asyncio.Lock()  # (re)connecting and sending (un)subscribe commands
+        self._reading: asyncio.Task[None] | None = None
+        self.inbox = Inbox(queue_size)
+        self.reconnects = 0
+
+    async def publish(self, channel: str, data: bytes) -> None:
+        check_message(channel, data)
+        try:
+            await self._client.publish(channel, data)
+        except _LOST as error:
+            raise PubSubUnavailable(f"Redis is unreachable: {error}") from error
+
+    async def subscribe(self, channel: str) -> None:
+        """Registers `channel` (kept across reconnections) and waits for Redis to confirm
+        it; raises `PubSubUnavailable` if that takes longer than `timeout_s`, and the
+        channel is subscribed again once Redis is back."""
+        check_message(channel)
+        if self.inbox.closed:
+            raise PubSubUnavailable("the pub/sub client is closed")
+        confirmed = asyncio.get_running_loop().create_future()
+        self._confirmations.setdefault(channel, []).append(confirmed)
+        self._channels.add(channel)
+        if self._reading is None:
+            self._reading = asyncio.create_task(self._read(), name="redis-pubsub")
+        await self._send("subscribe", channel)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await confirmed
+        except TimeoutError as error:
+            raise PubSubUnavailable(f"Redis did not confirm subscribing to {channel}") from error
+        finally:
+            waiting = self._confirmations.get(channel, [])
+            if confirmed in waiting:
+                waiting.remove(confirmed)
+
+    async def unsubscribe(self, channel: str) -> None:
+        check_message(channel)
+        self._channels.discard(channel)
+        await self._send("unsubscribe", channel)
+
+    async def messages(self) -> AsyncIterator[Message]:
+        while (message := await self.inbox.get()) is not None:
+            if message[0] in self._channels:
+                yield message
+
+    async def ping(self) -> None:
+        try:
+            await self._client.ping()
+        except _LOST as error:
+            raise PubSubUnavailable(f"Redis is unreachable: {error}") from error
+
+    async def close(self) -> None:
+        self.inbox.close()
+        if self._reading is not None:
+            self._reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reading
+        for waiting in self._confirmations.values():
+            for confirmed in waiting:
+                confirmed.cancel()
+        await self._client.aclose()
+        await self._subscriber.aclose()
+
+    async def _send(self, command: str, channel: str) -> None:
+        async with self._swap:
+            connection = self._connection
+            if connection is None:
+                return  # the reading task subscribes to every channel when it connects
+            try:
+                if command == "subscribe":
+                    await connection.subscribe(channel)
+                else:
+                    await connection.unsubscribe(channel)
+            except _LOST:
+                # The connection broke: the reading task notices, reconnects and
+                # subscribes again to what `_channels` holds by then.
+                log.debug("Redis %s %s failed; resubscribing after reconnect", command, channel)
+
+    async def _read(self) -> None:
+        """Owns the subscriber connection for the life of the client."""
+        failures = 0
+        while True:
+            try:
+                await self._connect()
+                failures = 0
+                await self._receive()
+            except _LOST as error:
+                level = logging.WARNING if failures == 0 else logging.DEBUG
+                log.log(level, "Redis subscriber connection lost (%s); reconnecting", error)
+            finally:
+                await self._disconnect()
+            await asyncio.sleep(_RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)])
+            failures += 1
+            self.reconnects += 1
+
+    async def _connect(self) -> None:
+        async with self._swap:
+            connection = self._subscriber.pubsub()
+            self._connection = connection
+            if self._channels:
+                await connection.subscribe(*self._channels)
+            else:
+                await connection.connect()  # type: ignore[no-untyped-call]  # redis-py
+
+    async def _disconnect(self) -> None:
+        async with self._swap:
+            connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(*_LOST):
+                await connection.aclose()  # type: ignore[no-untyped-call]  # redis-py
+
+    async def _receive(self) -> None:
+        connection = self._connection
+        assert connection is not None
+        loop = asyncio.get_running_loop()
+        heard_s = pinged_s = loop.time()
+        while True:
+            if connection.connection is None or not connection.connection.is_connected:
+                raise RedisSubscriberError("the subscriber connection was closed")
+            reply = await connection.get_message(timeout=_READ_WAIT_S)
+            now_s = loop.time()
+            if reply is None:
+                if now_s - heard_s > 3 * _IDLE_PING_S:
+                    raise RedisTimeoutError(f"no reply from Redis in {3 * _IDLE_PING_S} s")
+                if now_s - max(heard_s, pinged_s) > _IDLE_PING_S:
+                    pinged_s = now_s
+                    await connection.ping()
+                continue
+            heard_s = now_s
+            kind, channel = reply["type"], reply["channel"]
+            if kind == "message":
+                await self.inbox.put((channel.decode(), reply["data"]))
+            elif kind == "subscribe":
+                for confirmed in self._confirmations.pop(channel.decode(), []):
+                    if not confirmed.done():
+                        confirmed.set_result(None)

@@ -1,0 +1,1 @@
+"""Chat: messages, their pipeline (live delivery + durable log), rooms and history."""

@@ -1,0 +1,123 @@
+"""The consumer loop: poll a batch, write it in one transaction, dead-letter what can't be
+written, and only then commit the offsets. A crash anywhere before the offset commit
+replays the batch, and the idempotent inserts make the replay harmless."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from metaverse.backends.eventlog import EventLog, Record
+from metaverse.chat.messages import CHAT_DLQ_TOPIC, CHAT_TOPIC
+from metaverse.consumer.sinks import Rejected, write_chat, write_events
+from metaverse.gateway.recorder import EVENTS_TOPIC
+
+log = logging.getLogger(__name__)
+
+TOPICS = (CHAT_TOPIC, EVENTS_TOPIC)
+DLQ = {CHAT_TOPIC: CHAT_DLQ_TOPIC, EVENTS_TOPIC: f"{EVENTS_TOPIC}.dlq"}
+
+
+class ConsumerMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.records = Counter(
+            "metaverse_consumer_records",
+            "Records consumed, by topic.",
+            ["topic"],
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            "metaverse_consumer_batch_size",
+            "Records per batch.",
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 5000),
+            registry=registry,
+        )
+        self.insert_seconds = Histogram(
+            "metaverse_consumer_insert_duration_seconds",
+            "Time to write and commit one batch.",
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "metaverse_consumer_dead_letters",
+            "Records sent to a dead-letter topic, by topic.",
+            ["topic"],
+            registry=registry,
+        )
+        self.lag = Gauge(
+            "metaverse_consumer_lag_seconds",
+            "Age of the newest record of the last batch when it was written.",
+            registry=registry,
+        )
+
+
+class Consumer:
+    def __init__(
+        self,
+        event_log: EventLog,
+        sessions: async_sessionmaker[AsyncSession],
+        registry: CollectorRegistry,
+        *,
+        group: str,
+        batch_size: int,
+        batch_wait_s: float,
+    ) -> None:
+        self._log = event_log
+        self._sessions = sessions
+        self.metrics = ConsumerMetrics(registry)
+        self._group = group
+        self._batch_size = batch_size
+        self._batch_wait_s = batch_wait_s
+        self.batches = 0
+
+    async def run(self) -> None:
+        reader = self._log.reader(self._group, TOPICS)
+        try:
+            while True:
+                records = await reader.poll(self._batch_size, self._batch_wait_s)
+                if not records:
+                    continue
+                await self.process(records)
+                await reader.commit(records)
+        finally:
+            await reader.close()
+
+    async def process(self, records: list[Record]) -> None:
+        started_s = time.perf_counter()
+        by_topic: dict[str, list[Record]] = {}
+        for record in records:
+            by_topic.setdefault(record.topic, []).append(record)
+        rejected: Rejected = []
+        async with self._sessions() as session, session.begin():
+            for topic, batch in by_topic.items():
+                self.metrics.records.labels(topic).inc(len(batch))
+                if topic == CHAT_TOPIC:
+                    rejected += (await write_chat(session, batch))[1]
+                elif topic == EVENTS_TOPIC:
+                    rejected += (await write_events(session, batch))[1]
+                else:
+                    rejected += [(record, f"no sink for topic {topic}") for record in batch]
+        for record, reason in rejected:
+            await self._dead_letter(record, reason)
+        self.batches += 1
+        self.metrics.batch_size.observe(len(records))
+        self.metrics.insert_seconds.observe(time.perf_counter() - started_s)
+
+    async def _dead_letter(self, record: Record, reason: str) -> None:
+        dlq = DLQ.get(record.topic, f"{record.topic}.dlq")
+        envelope = {
+            "reason": reason,
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "key": record.key.decode(errors="replace"),
+            "value": record.value.decode(errors="replace"),
+        }
+        log.warning(
+            "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+        )
+        await self._log.append(dlq, record.key, json.dumps(envelope).encode())
+        self.metrics.dead_letters.labels(record.topic).inc()

@@ -1,0 +1,171 @@
+"""The consumer over the in-memory event log and a real database (SQLite and PostgreSQL):
+batches, idempotence, dead letters, offsets committed only after the database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+from sqlalchemy import func, select
+
+from metaverse.accounts.tokens import Principal, UserId
+from metaverse.api.context import ApiContext
+from metaverse.backends.eventlog import MemoryEventLog, Record
+from metaverse.chat.messages import CHAT_DLQ_TOPIC, CHAT_TOPIC, ChatMessage
+from metaverse.clock import FakeClock
+from metaverse.consumer.service import Consumer
+from metaverse.db.ids import new_id
+from metaverse.db.models import ChatMessage as ChatRow
+from metaverse.db.models import SpaceEvent
+from metaverse.gateway.recorder import EVENTS_TOPIC
+from metaverse.settings import Settings
+from metaverse.spaces.service import create_space
+from metaverse.world.geometry import Dimensions
+
+
+@pytest.fixture
+async def context(
+    database_url: str, make_settings: Callable[..., Settings]
+) -> AsyncIterator[ApiContext]:
+    built = ApiContext.build(make_settings(database_url=database_url), FakeClock())
+    yield built
+    await built.close()
+
+
+async def _space(context: ApiContext) -> str:
+    async with context.sessions() as session:
+        owner = await context.accounts.signup(session, "owner", "password1", "user")
+        principal = Principal(UserId(owner), "user", "t")
+        return await create_space(
+            session,
+            principal,
+            name="s",
+            dimensions=Dimensions(10, 10),
+            map_id=None,
+            visibility="public",
+        )
+
+
+def chat(space_id: str, text: str = "hi", **overrides: Any) -> ChatMessage:
+    values: dict[str, Any] = {
+        "id": new_id(),
+        "space_id": space_id,
+        "scope": "space",
+        "conversation": f"space:{space_id}",
+        "sender_id": "u1",
+        "sender_name": "ada",
+        "text": text,
+        "ts_ms": 1_700_000_000_000,
+    }
+    values.update(overrides)
+    return ChatMessage(**values)
+
+
+def record(topic: str, value: bytes, offset: int, key: bytes = b"k") -> Record:
+    return Record(topic=topic, key=key, value=value, offset=offset)
+
+
+def consumer(context: ApiContext, log: MemoryEventLog) -> Consumer:
+    return Consumer(
+        log, context.sessions, CollectorRegistry(), group="g", batch_size=100, batch_wait_s=0.05
+    )
+
+
+async def _count(context: ApiContext, model: Any) -> int:
+    async with context.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_a_batch_is_stored_once_even_when_replayed(context: ApiContext) -> None:
+    space_id = await _space(context)
+    log = MemoryEventLog()
+    messages = [chat(space_id, f"m{i}") for i in range(5)]
+    records = [record(CHAT_TOPIC, m.to_bytes(), i) for i, m in enumerate(messages)]
+    worker = consumer(context, log)
+    await worker.process(records)
+    await worker.process(records)  # a replay after a crash before the offset commit
+    assert await _count(context, ChatRow) == 5
+    async with context.sessions() as session:
+        texts = list(await session.scalars(select(ChatRow.text).order_by(ChatRow.id)))
+    assert texts == [f"m{i}" for i in range(5)]
+    assert log.records(CHAT_DLQ_TOPIC) == []
+
+
+async def test_poison_records_go_to_the_dead_letter_topic_and_the_rest_flows(
+    context: ApiContext,
+) -> None:
+    space_id = await _space(context)
+    log = MemoryEventLog()
+    good = chat(space_id, "fine")
+    orphan = chat("no-such-space", "lost space")
+    records = [
+        record(CHAT_TOPIC, b"{not json", 0),
+        record(CHAT_TOPIC, json.dumps({"id": "x"}).encode(), 1),
+        record(CHAT_TOPIC, good.to_bytes(), 2),
+        record(CHAT_TOPIC, orphan.to_bytes(), 3),
+        record(CHAT_TOPIC, b"\xff\xfe", 4),
+    ]
+    worker = consumer(context, log)
+    await worker.process(records)
+    assert await _count(context, ChatRow) == 1
+    dead = [json.loads(r.value) for r in log.records(CHAT_DLQ_TOPIC)]
+    assert [d["offset"] for d in dead] == [0, 1, 4, 3]
+    assert all(d["reason"] for d in dead)
+    assert dead[-1]["reason"].startswith("rejected by the database")
+    assert worker.metrics.dead_letters.labels(CHAT_TOPIC)._value.get() == 4
+
+
+async def test_domain_events_are_stored_idempotently(context: ApiContext) -> None:
+    space_id = await _space(context)
+    log = MemoryEventLog()
+    event = {
+        "id": new_id(),
+        "kind": "call-ended",
+        "spaceId": space_id,
+        "ts": 5,
+        "serviceId": "g",
+        "call_id": "c-1",
+        "peak_size": 3,
+        "durationMs": 1200,
+    }
+    records = [record(EVENTS_TOPIC, json.dumps(event).encode(), 0)]
+    worker = consumer(context, log)
+    await worker.process(records)
+    await worker.process(records)
+    async with context.sessions() as session:
+        rows = list(await session.scalars(select(SpaceEvent)))
+    assert len(rows) == 1
+    assert (rows[0].kind, rows[0].call_id, rows[0].ts_ms) == ("call-ended", "c-1", 5)
+    assert json.loads(rows[0].data)["durationMs"] == 1200
+
+
+async def test_the_loop_commits_after_storing_and_a_restart_resumes(context: ApiContext) -> None:
+    space_id = await _space(context)
+    log = MemoryEventLog()
+    first = [chat(space_id, f"a{i}") for i in range(3)]
+    for message in first:
+        await log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
+
+    async def run_until(count: int) -> None:
+        task = asyncio.create_task(consumer(context, log).run())
+        try:
+            for _ in range(200):
+                if await _count(context, ChatRow) >= count:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    await run_until(3)
+    later = [chat(space_id, f"b{i}") for i in range(2)]
+    for message in later:
+        await log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
+    await run_until(5)
+    assert await _count(context, ChatRow) == 5

@@ -1,0 +1,171 @@
+"""Spatial chat over the gateway on the in-memory backends: who receives what."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from metaverse.backends.eventlog import MemoryEventLog
+from metaverse.chat.messages import CHAT_TOPIC
+from metaverse.db.models import ChatRoom, ChatRoomMember
+from tests.component.gateway.conftest import Client, World
+from tests.component.gateway.test_calls import walk
+
+SPAWN = [("spawn", 5, 5, 1, 1, "spawn")]
+CHAT = ["chat"]
+
+
+async def say(client: Client, scope: str, text: str, **extra: Any) -> dict[str, Any]:
+    await client.send("chat", {"scope": scope, "text": text, "clientId": "c1", **extra})
+    frame = await client.recv()
+    payload: dict[str, Any] = frame["payload"]
+    assert frame["type"] in ("chat-ack", "chat-error"), frame
+    return {"type": frame["type"], **payload}
+
+
+async def crowd(
+    world: World, space: str, count: int, caps: list[str] | None = None
+) -> list[tuple[str, Client]]:
+    people = []
+    for _ in range(count):
+        user_id, token = await world.user()
+        client, _ = await world.join(space, token, capabilities=caps or CHAT)
+        people.append((user_id, client))
+    for _, client in people:  # user-joined (and call) frames of the arrivals
+        await client.drain()
+    return people
+
+
+async def test_space_chat_reaches_everyone_with_chat_and_acks_the_sender(world: World) -> None:
+    space = await world.space(20, 20, areas=SPAWN)
+    (a_id, a), (_, b), (_, c) = await crowd(world, space, 3)
+    _, bare_token = await world.user()
+    bare, _ = await world.join(space, bare_token)
+    for client in (a, b, c):
+        await client.expect("user-joined")
+
+    ack = await say(a, "space", "  hello <b>all</b>\u0007 \n ")
+    assert ack["type"] == "chat-ack" and ack["clientId"] == "c1" and ack["id"] and ack["ts"]
+    for client in (b, c):
+        chat = await client.expect("chat")
+        assert chat == {
+            "id": ack["id"],
+            "scope": "space",
+            "from": {"userId": a_id, "username": chat["from"]["username"]},
+            "text": "hello <b>all</b>",
+            "ts": ack["ts"],
+        }
+    await a.quiet()
+    await bare.quiet()
+
+    log = world.gateway.event_log
+    assert isinstance(log, MemoryEventLog)
+    stored = [json.loads(r.value) for r in log.records(CHAT_TOPIC)]
+    assert [m["id"] for m in stored] == [ack["id"]]
+    assert log.records(CHAT_TOPIC)[0].key == f"space:{space}".encode()
+
+
+async def test_nearby_follows_distance_calls_and_dnd(world: World) -> None:
+    areas = [*SPAWN, ("meeting", 10, 0, 10, 10, "private")]
+    space = await world.space(30, 20, areas=areas)
+    people = await crowd(world, space, 4, caps=["chat", "proximity"])
+    (_, a), (_, b), (_, c), (_, d) = people
+    # C walks 6 tiles away (out of chat radius 5); D goes to dnd.
+    await walk(world, c, [(5, 6), (5, 7), (5, 8), (5, 9), (5, 10), (5, 11)])
+    await d.send("status", {"status": "dnd"})
+    for _, client in people:
+        await client.drain()
+    ack = await say(a, "nearby", "psst")
+    assert ack["type"] == "chat-ack"
+    assert (await b.expect("chat"))["scope"] == "nearby"
+    await c.quiet()
+    await d.quiet()
+
+
+async def test_area_chat_stays_in_the_area(world: World) -> None:
+    areas = [*SPAWN, ("lounge", 0, 0, 10, 10, "room")]
+    space = await world.space(30, 20, areas=areas)
+    (_, a), (_, b), (_, c) = await crowd(world, space, 3)
+    await walk(world, c, [(6, 5), (7, 5), (8, 5), (9, 5), (10, 5)])
+    for client in (a, b):
+        for _ in range(5):
+            await client.expect("movement")
+    ack = await say(a, "area", "lounge news")
+    assert ack["type"] == "chat-ack"
+    assert (await b.expect("chat"))["area"] == "lounge"
+    await c.quiet()
+    outside = await say(c, "area", "anyone?")
+    assert outside == {
+        "type": "chat-error",
+        "clientId": "c1",
+        "code": "not_in_area",
+        "message": outside["message"],
+        "retryable": False,
+    }
+
+
+async def test_direct_messages(world: World) -> None:
+    space = await world.space(20, 20, areas=SPAWN)
+    (_, a), (b_id, b), (_, c) = await crowd(world, space, 3)
+    ack = await say(a, "direct", "just you", to=b_id)
+    assert ack["type"] == "chat-ack"
+    assert (await b.expect("chat"))["to"] == b_id
+    await c.quiet()
+    stranger_id, _ = await world.user()
+    refused = await say(a, "direct", "hello?", to=stranger_id)
+    assert refused["code"] == "unknown_recipient"
+    assert (await say(a, "direct", "no one"))["code"] == "missing_recipient"
+
+
+async def test_room_messages(world: World) -> None:
+    space = await world.space(20, 20, areas=SPAWN)
+    (a_id, a), (b_id, b), (_, c) = await crowd(world, space, 3)
+    async with world.context.sessions() as session:
+        room = ChatRoom(space_id=space, name="team", owner_id=a_id, private=True)
+        session.add(room)
+        await session.flush()
+        session.add_all([ChatRoomMember(room_id=room.id, user_id=u) for u in (a_id, b_id)])
+        await session.commit()
+        room_id = room.id
+    ack = await say(a, "room", "standup", roomId=room_id)
+    assert ack["type"] == "chat-ack"
+    assert (await b.expect("chat"))["roomId"] == room_id
+    await c.quiet()
+    assert (await say(c, "room", "let me in", roomId=room_id))["code"] == "not_a_member"
+    assert (await say(a, "room", "x", roomId="nope"))["code"] == "unknown_room"
+    assert (await say(a, "room", "x"))["code"] == "missing_room"
+
+
+async def test_bad_chat_input_stores_and_delivers_nothing(world: World) -> None:
+    space = await world.space(20, 20, areas=SPAWN)
+    (_, a), (_, b) = await crowd(world, space, 2)
+    await a.send("chat", {"scope": "space", "text": "no id"})
+    error = await a.expect("chat-error")
+    assert error["code"] == "missing_client_id" and error["clientId"] is None
+    assert (await say(a, "space", " \u0000\u0007 "))["code"] == "empty"
+    assert (await say(a, "space", "x" * 2001))["code"] == "too_long"
+    assert (await say(a, "space", "x" * 2000))["type"] == "chat-ack"
+    await b.expect("chat")
+    await a.send("chat", {"scope": "shout", "text": "hi", "clientId": "c1"})
+    assert (await a.expect("error"))["code"] == "invalid_message"
+    log = world.gateway.event_log
+    assert isinstance(log, MemoryEventLog) and len(log.records(CHAT_TOPIC)) == 1
+    await b.quiet()
+
+
+async def test_chat_rate_limit(world: World) -> None:
+    space = await world.space(20, 20, areas=SPAWN)
+    (_, a), (_, b) = await crowd(world, space, 2)
+    results = [(await say(a, "space", f"m{i}"))["type"] for i in range(11)]
+    assert results == ["chat-ack"] * 10 + ["chat-error"]
+    world.clock.advance(0.2)  # 5 a second: one more
+    assert (await say(a, "space", "again"))["type"] == "chat-ack"
+    del b
+
+
+async def test_chat_needs_the_capability(world: World) -> None:
+    space = await world.space(20, 20, areas=SPAWN)
+    _, token = await world.user()
+    client, _ = await world.join(space, token)
+    await client.send("chat", {"scope": "space", "text": "hi", "clientId": "c1"})
+    assert (await client.expect("error"))["code"] == "no_capability"
