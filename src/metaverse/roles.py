@@ -80,6 +80,7 @@ def build_consumer(context: ApiContext) -> Consumer:
         group=settings.consumer_group,
         batch_size=settings.consumer_batch_size,
         batch_wait_s=settings.consumer_batch_wait_ms / 1000,
+        clock=context.clock,
     )
 
 

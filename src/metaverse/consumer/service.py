@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from metaverse.backends.eventlog import EventLog, Record
 from metaverse.chat.messages import CHAT_DLQ_TOPIC, CHAT_TOPIC
+from metaverse.clock import Clock
 from metaverse.consumer.sinks import Rejected, write_chat, write_events
 from metaverse.gateway.recorder import EVENTS_TOPIC
 
@@ -49,7 +50,7 @@ class ConsumerMetrics:
         )
         self.lag = Gauge(
             "metaverse_consumer_lag_seconds",
-            "Age of the newest record of the last batch when it was written.",
+            "How old the newest record of the last batch was when it was stored.",
             registry=registry,
         )
 
@@ -64,8 +65,10 @@ class Consumer:
         group: str,
         batch_size: int,
         batch_wait_s: float,
+        clock: Clock,
     ) -> None:
         self._log = event_log
+        self._clock = clock
         self._sessions = sessions
         self.metrics = ConsumerMetrics(registry)
         self._group = group
@@ -91,15 +94,20 @@ class Consumer:
         for record in records:
             by_topic.setdefault(record.topic, []).append(record)
         rejected: Rejected = []
+        newest_ms = 0
         async with self._sessions() as session, session.begin():
             for topic, batch in by_topic.items():
                 self.metrics.records.labels(topic).inc(len(batch))
                 if topic == CHAT_TOPIC:
-                    rejected += (await write_chat(session, batch))[1]
+                    newest, bad = await write_chat(session, batch)
                 elif topic == EVENTS_TOPIC:
-                    rejected += (await write_events(session, batch))[1]
+                    newest, bad = await write_events(session, batch)
                 else:
-                    rejected += [(record, f"no sink for topic {topic}") for record in batch]
+                    newest, bad = 0, [(record, f"no sink for topic {topic}") for record in batch]
+                newest_ms = max(newest_ms, newest)
+                rejected += bad
+        if newest_ms:
+            self.metrics.lag.set(max(0.0, self._clock.now() - newest_ms / 1000))
         for record, reason in rejected:
             await self._dead_letter(record, reason)
         self.batches += 1

@@ -70,7 +70,7 @@ def event_row(record: Record) -> dict[str, Any]:
 async def write(
     session: AsyncSession, model: Any, records: Sequence[Record], to_row: Any
 ) -> tuple[int, Rejected]:
-    """Insert what parses; returns (rows offered, rejected records with reasons)."""
+    """Insert what parses; returns (newest `ts_ms` offered or 0, rejected records)."""
     rows: list[dict[str, Any]] = []
     kept: list[Record] = []
     rejected: Rejected = []
@@ -82,6 +82,7 @@ async def write(
             rejected.append((record, f"unparseable: {exc}"))
     if not rows:
         return 0, rejected
+    newest_ms = max(row["ts_ms"] for row in rows)
     try:
         async with session.begin_nested():
             await session.execute(_insert_ignore(session, model), rows)
@@ -93,7 +94,7 @@ async def write(
                     await session.execute(_insert_ignore(session, model), [row])
             except IntegrityError as exc:
                 rejected.append((record, f"rejected by the database: {type(exc.orig).__name__}"))
-    return len(rows), rejected
+    return newest_ms, rejected
 
 
 async def write_chat(session: AsyncSession, records: Sequence[Record]) -> tuple[int, Rejected]:

@@ -43,6 +43,7 @@ async def _store(api: Api) -> None:
         group="t",
         batch_size=1000,
         batch_wait_s=0.01,
+        clock=api.clock,
     )
     await consumer.process(log.records(CHAT_TOPIC))
 

@@ -72,7 +72,13 @@ def record(topic: str, value: bytes, offset: int, key: bytes = b"k") -> Record:
 
 def consumer(context: ApiContext, log: MemoryEventLog) -> Consumer:
     return Consumer(
-        log, context.sessions, CollectorRegistry(), group="g", batch_size=100, batch_wait_s=0.05
+        log,
+        context.sessions,
+        CollectorRegistry(),
+        group="g",
+        batch_size=100,
+        batch_wait_s=0.05,
+        clock=FakeClock(),
     )
 
 
