@@ -11,6 +11,7 @@ come back through the executor, which is safe.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import threading
@@ -52,7 +53,6 @@ class KafkaEventLog:
         self._partitions = partitions
         self._replication_factor = replication_factor
         self._ensured: set[str] = set()
-        self._admin: AdminClient | None = None
         self._fatal: KafkaError | None = None
         self._closed = False
         self._producer = Producer(
@@ -66,6 +66,8 @@ class KafkaEventLog:
                 "partitioner": "murmur2_random",
                 # Find a restarted broker within a second, not the default ten.
                 "reconnect.backoff.max.ms": 1000,
+                # Brokers close idle connections: routine, not an error to log.
+                "log.connection.close": False,
                 "error_cb": self._on_error,
                 "logger": log,
             }
@@ -80,7 +82,7 @@ class KafkaEventLog:
         self._check_usable()
         delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:
-            self._producer.produce(topic, value, key, on_delivery=_reporter(delivered))
+            self._producer.produce(topic, value, key, on_delivery=_reporter(delivered, topic))
         except BufferError as error:
             raise EventLogUnavailable("the Kafka producer's queue is full") from error
         except KafkaException as error:
@@ -108,25 +110,33 @@ class KafkaEventLog:
             return
         for topic in missing:
             check_topic(topic)
-        if self._admin is None:
-            self._admin = AdminClient(self.config)
+        # A client per call: this is rare, and an idle admin client would keep
+        # reconnecting (and logging) through every broker outage.
+        options: dict[str, Any] = {**self.config, "logger": log}
+        admin = AdminClient(options)
         new = [
             NewTopic(topic, partitions or self._partitions, self._replication_factor)
             for topic in missing
         ]
-        created = self._admin.create_topics(
+        created = admin.create_topics(
             new, operation_timeout=self.timeout_s, request_timeout=self.timeout_s
         )
-        for topic, future in created.items():
-            try:
-                async with asyncio.timeout(self.timeout_s + _TIMEOUT_GRACE_S):
-                    await asyncio.wrap_future(future)
-            except KafkaException as error:
-                if _code(error) != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise EventLogUnavailable(f"could not create topic {topic}: {error}") from error
-            except TimeoutError as error:
-                raise EventLogUnavailable(f"could not create topic {topic} in time") from error
-            self._ensured.add(topic)
+        try:
+            for topic, future in created.items():
+                await self._created(topic, future)
+        finally:
+            admin.poll(0)  # hand its log lines to Python logging before it goes
+
+    async def _created(self, topic: str, future: concurrent.futures.Future[None]) -> None:
+        try:
+            async with asyncio.timeout(self.timeout_s + _TIMEOUT_GRACE_S):
+                await asyncio.wrap_future(future)
+        except KafkaException as error:
+            if _code(error) != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise EventLogUnavailable(f"could not create topic {topic}: {error}") from error
+        except TimeoutError as error:
+            raise EventLogUnavailable(f"could not create topic {topic} in time") from error
+        self._ensured.add(topic)
 
     def reader(self, group: str, topics: Sequence[str]) -> KafkaReader:
         return KafkaReader(self, group, topics)
@@ -166,7 +176,9 @@ class KafkaEventLog:
             log.warning("Kafka producer: %s", error.str())
 
 
-def _reporter(delivered: asyncio.Future[None]) -> Callable[[KafkaError | None, Message], None]:
+def _reporter(
+    delivered: asyncio.Future[None], topic: str
+) -> Callable[[KafkaError | None, Message], None]:
     """A delivery callback (called in the report thread) that settles `delivered`."""
     loop = delivered.get_loop()
 
@@ -176,7 +188,8 @@ def _reporter(delivered: asyncio.Future[None]) -> Callable[[KafkaError | None, M
         if error is None:
             delivered.set_result(None)
         else:
-            delivered.set_exception(EventLogUnavailable(f"Kafka: {error.str()}"))
+            reason = f"Kafka did not store a record for {topic}: {error.str()}"
+            delivered.set_exception(EventLogUnavailable(reason))
 
     def report(error: KafkaError | None, _message: Message) -> None:
         # A closed loop raises RuntimeError: nobody is waiting any more.
@@ -267,6 +280,8 @@ class KafkaReader:
                     "group.id": self._group,
                     "enable.auto.commit": False,
                     "auto.offset.reset": "earliest",
+                    "reconnect.backoff.max.ms": 1000,
+                    "log.connection.close": False,
                     "logger": log,
                 },
                 max_workers=2,

@@ -8,36 +8,37 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from metaverse.db.models import ChatMessage
+from metaverse.chat.messages import ChatMessage
+from metaverse.db.models import ChatMessage as ChatMessageRow
 
 MAX_LIMIT = 100
 
 
-def message_view(row: ChatMessage) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "id": row.id,
-        "scope": row.scope,
-        "from": {"userId": row.sender_id, "username": row.sender_name},
-        "text": row.text,
-        "ts": row.ts_ms,
-        "deleted": row.deleted_at is not None,
-    }
-    if row.room_id is not None:
-        view["roomId"] = row.room_id
-    if row.area is not None:
-        view["area"] = row.area
-    if row.recipient_id is not None:
-        view["to"] = row.recipient_id
-    return view
+def message_view(row: ChatMessageRow) -> dict[str, Any]:
+    """The same shape as the live `chat` frame, plus whether it was deleted."""
+    message = ChatMessage(
+        id=row.id,
+        space_id=row.space_id,
+        scope=row.scope,  # type: ignore[arg-type]  # the table's check constraint holds it
+        conversation=row.conversation,
+        sender_id=row.sender_id,
+        sender_name=row.sender_name,
+        text=row.text,
+        ts_ms=row.ts_ms,
+        to=row.recipient_id,
+        room_id=row.room_id,
+        area=row.area,
+    )
+    return {**message.wire(), "deleted": row.deleted_at is not None}
 
 
 async def page(
     session: AsyncSession, conversation: str, *, before: str | None, limit: int
 ) -> dict[str, Any]:
-    query = select(ChatMessage).where(ChatMessage.conversation == conversation)
+    query = select(ChatMessageRow).where(ChatMessageRow.conversation == conversation)
     if before is not None:
-        query = query.where(ChatMessage.id < before)
-    rows = list(await session.scalars(query.order_by(ChatMessage.id.desc()).limit(limit + 1)))
+        query = query.where(ChatMessageRow.id < before)
+    rows = list(await session.scalars(query.order_by(ChatMessageRow.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return {

@@ -64,6 +64,30 @@ def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Ma
     )
 
 
+class _Placed:
+    """An element placed on a map or in a space, by its top-left cell."""
+
+    id: Mapped[str] = _id()
+    element_id: Mapped[str] = _fk("elements.id", ondelete="RESTRICT")
+    x: Mapped[int] = mapped_column(Integer, nullable=False)
+    y: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class _Area:
+    """A named rectangle of a map or a space; its kind gives it its rules."""
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('room', 'private', 'silent', 'spawn')", name="kind"),
+    )
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    x: Mapped[int] = mapped_column(Integer, nullable=False)
+    y: Mapped[int] = mapped_column(Integer, nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+
+
 class Avatar(Base):
     __tablename__ = "avatars"
     id: Mapped[str] = _id()
@@ -110,28 +134,14 @@ class Map(Base):
     created_at: Mapped[datetime] = _created()
 
 
-class MapElement(Base):
+class MapElement(_Placed, Base):
     __tablename__ = "map_elements"
-    id: Mapped[str] = _id()
     map_id: Mapped[str] = _fk("maps.id")
-    element_id: Mapped[str] = _fk("elements.id", ondelete="RESTRICT")
-    x: Mapped[int] = mapped_column(Integer, nullable=False)
-    y: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-class MapArea(Base):
+class MapArea(_Area, Base):
     __tablename__ = "map_areas"
-    __table_args__ = (
-        CheckConstraint("kind IN ('room', 'private', 'silent', 'spawn')", name="kind"),
-    )
-    id: Mapped[str] = _id()
     map_id: Mapped[str] = _fk("maps.id")
-    name: Mapped[str] = mapped_column(String(64), nullable=False)
-    x: Mapped[int] = mapped_column(Integer, nullable=False)
-    y: Mapped[int] = mapped_column(Integer, nullable=False)
-    width: Mapped[int] = mapped_column(Integer, nullable=False)
-    height: Mapped[int] = mapped_column(Integer, nullable=False)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)
 
 
 class Space(Base):
@@ -148,28 +158,14 @@ class Space(Base):
     created_at: Mapped[datetime] = _created()
 
 
-class SpaceElement(Base):
+class SpaceElement(_Placed, Base):
     __tablename__ = "space_elements"
-    id: Mapped[str] = _id()
     space_id: Mapped[str] = _fk("spaces.id")
-    element_id: Mapped[str] = _fk("elements.id", ondelete="RESTRICT")
-    x: Mapped[int] = mapped_column(Integer, nullable=False)
-    y: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-class SpaceArea(Base):
+class SpaceArea(_Area, Base):
     __tablename__ = "space_areas"
-    __table_args__ = (
-        CheckConstraint("kind IN ('room', 'private', 'silent', 'spawn')", name="kind"),
-    )
-    id: Mapped[str] = _id()
     space_id: Mapped[str] = _fk("spaces.id")
-    name: Mapped[str] = mapped_column(String(64), nullable=False)
-    x: Mapped[int] = mapped_column(Integer, nullable=False)
-    y: Mapped[int] = mapped_column(Integer, nullable=False)
-    width: Mapped[int] = mapped_column(Integer, nullable=False)
-    height: Mapped[int] = mapped_column(Integer, nullable=False)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)
 
 
 class SpaceMember(Base):
