@@ -127,7 +127,11 @@ class MemoryBroker:
             return
         try:
             async with asyncio.timeout(self._publish_timeout_s), self._waiting:
+                full = [inbox for inbox in inboxes if inbox.full()]
                 for inbox in inboxes:
+                    if inbox not in full:
+                        inbox.put_nowait(message)
+                for inbox in full:
                     await inbox.put(message)
         except TimeoutError as error:
             raise PubSubUnavailable(

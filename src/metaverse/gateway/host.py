@@ -140,24 +140,32 @@ class SpaceHost:
         wire_type, capability = WIRE_TYPES[type(event)]
         if wire_type == "movement-rejected":
             self._metrics.rejected_moves.inc()
-        variants: dict[bool, str] = {}
         connections = self.connections
+        if isinstance(event, ev.SpaceJoined):
+            connection = connections.get(event.user_id)
+            if connection is not None:
+                connection.send(self._space_joined(event, encoder, connection))
+            return
         mover = event.user_id if isinstance(event, ev.Movement) else None
+        # This loop runs for every recipient of every event: keep it to lookups.
+        plain: str | None = None
+        profiled: str | None = None
         sent = 0
         for recipient in event.recipients:
             connection = connections.get(recipient)
             if connection is None or recipient == mover:
                 continue  # movers are told nothing when a move succeeds
-            if capability is not None and capability not in connection.capabilities:
+            capabilities = connection.capabilities
+            if capability is not None and capability not in capabilities:
                 continue
-            if isinstance(event, ev.SpaceJoined):
-                sent += connection.send(self._space_joined(event, encoder, connection))
-                continue
-            with_profiles = PROFILES in connection.capabilities
-            frame = variants.get(with_profiles)
-            if frame is None:
-                frame = variants[with_profiles] = encoder.frame(event, with_profiles=with_profiles)
-            sent += connection.send(frame)
+            if PROFILES in capabilities:
+                if profiled is None:
+                    profiled = encoder.frame(event, with_profiles=True)
+                sent += connection.send(profiled)
+            else:
+                if plain is None:
+                    plain = encoder.frame(event, with_profiles=False)
+                sent += connection.send(plain)
         if sent:
-            # Counted once per event, not per recipient: this loop is the hot path.
+            # Counted once per event, not per recipient.
             self._metrics.frames_out.labels(wire_type).inc(sent)

@@ -15,12 +15,24 @@ from typing import Any, Final
 from metaverse.backends.eventlog import EventLog
 from metaverse.clock import Clock
 from metaverse.core import events as ev
+from metaverse.core.geometry import Rect
 from metaverse.core.ids import SpaceId
 from metaverse.db.ids import new_id
 from metaverse.gateway.metrics import GatewayMetrics
 
 EVENTS_TOPIC: Final = "metaverse.events"
 log = logging.getLogger(__name__)
+
+
+def _fields(event: ev.DomainEvent) -> dict[str, Any]:
+    """The event's fields as JSON-ready values (faster than `dataclasses.asdict`)."""
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(event):
+        value = getattr(event, field.name)
+        if isinstance(value, Rect):  # the only nested value: a viewport
+            value = {"x": value.x, "y": value.y, "width": value.width, "height": value.height}
+        values[field.name] = value
+    return values
 
 
 class Recorder:
@@ -51,7 +63,7 @@ class Recorder:
                 "spaceId": space_id,
                 "ts": round(now_s * 1000),
                 "serviceId": self._service_id,
-                **dataclasses.asdict(event),
+                **_fields(event),
             }
             if isinstance(event, ev.CallStarted):
                 self._call_started_s[(space_id, event.call_id)] = now_s
