@@ -86,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.log_level != "debug":
+        # Alembic narrates every plugin it loads at INFO: noise for an operator.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     # Imported here so `metaverse --help` stays fast and never touches the database.
     from metaverse import commands
 
