@@ -5,7 +5,13 @@ sources. A missing variable skips the test locally and fails it in CI, where
 every service must be there.
 """
 
+import asyncio
+import fcntl
 import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -29,3 +35,31 @@ def service_url(name: ServiceName) -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
+
+
+# Tests that stop and start the shared services hold this lock exclusively; every other
+# integration test holds it shared (see tests/integration/conftest.py). xdist's
+# `--dist loadgroup` keeps the restart tests on one worker, but not the other worker away
+# from the services while they are down.
+SERVICES_LOCK = Path(tempfile.gettempdir()) / "metaverse-test-services.lock"
+
+
+@asynccontextmanager
+async def services_lock(*, exclusive: bool) -> AsyncIterator[None]:
+    with SERVICES_LOCK.open("a") as handle:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        await asyncio.to_thread(fcntl.flock, handle.fileno(), mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextmanager
+def services_shared() -> Iterator[None]:
+    with SERVICES_LOCK.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -25,7 +25,7 @@ from metaverse.backends.eventlog import EventLog, MemoryEventLog, open_event_log
 from metaverse.backends.pubsub import MemoryBroker, PubSub, open_pubsub
 from metaverse.clock import SystemClock
 from metaverse.consumer.health import create_health_app
-from metaverse.consumer.service import Consumer
+from metaverse.consumer.service import DLQ, TOPICS, Consumer
 from metaverse.db.migrate import upgrade
 from metaverse.gateway.directory import Directory
 from metaverse.gateway.server import Gateway
@@ -161,6 +161,11 @@ async def run_consumer(settings: Settings) -> None:
     checks = context.readiness_checks()
     health = _server(create_health_app(context.registry, checks), settings, settings.health_port)
     try:
+        from metaverse.backends.eventlog_kafka import KafkaEventLog  # only with Kafka
+
+        if isinstance(context.event_log, KafkaEventLog):
+            # Brokers that don't create topics on first use still need the dead-letter ones.
+            await context.event_log.ensure_topics([*TOPICS, *DLQ.values()])
         task = asyncio.create_task(consumer.run())
         log.info("consumer running; health on port %d", settings.health_port)
         await health.serve()  # until SIGINT/SIGTERM

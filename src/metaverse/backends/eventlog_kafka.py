@@ -215,10 +215,13 @@ class KafkaReader:
         self._topics = list(topics)
         self._consumer: AIOConsumer | None = None
         self._starting = asyncio.Lock()
+        self._closed = False
 
     async def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         if max_records < 1:
             raise ValueError("max_records must be at least 1")
+        if self._closed:
+            return []
         consumer = await self._started()
         first: Message | None = await consumer.poll(timeout_s)
         if first is None:
@@ -243,6 +246,8 @@ class KafkaReader:
     async def commit(self, records: Sequence[Record]) -> None:
         if not records:
             return
+        if self._closed:
+            raise EventLogUnavailable("the reader is closed")
         consumer = await self._started()
         ends: dict[tuple[str, int], int] = {}
         for record in records:
@@ -261,6 +266,7 @@ class KafkaReader:
             raise EventLogUnavailable(f"offset commit failed: {'; '.join(failed)}")
 
     async def close(self) -> None:
+        self._closed = True
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             await consumer.close()

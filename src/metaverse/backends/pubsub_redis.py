@@ -18,14 +18,14 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub as RedisSubscriber
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.exceptions import ConnectionError as RedisSubscriberError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from metaverse.backends.pubsub import Inbox, Message, PubSubUnavailable, check_message
 
 log = logging.getLogger(__name__)
 
-_LOST: Final = (RedisSubscriberError, RedisTimeoutError, OSError)
+_LOST: Final = (RedisConnectionError, RedisTimeoutError, OSError)
 _READ_WAIT_S: Final = 1.0
 # A silent subscriber connection is pinged after this long, and given up on (then
 # reconnected) when nothing at all has come back for three times as long.
@@ -139,6 +139,8 @@ class RedisPubSub:
             except _LOST as error:
                 level = logging.WARNING if failures == 0 else logging.DEBUG
                 log.log(level, "Redis subscriber connection lost (%s); reconnecting", error)
+            except Exception:  # whatever it is, a dead reader would stop delivery for good
+                log.exception("Redis subscriber failed; reconnecting")
             finally:
                 await self._disconnect()
             await asyncio.sleep(_RECONNECT_BACKOFF_S[min(failures, len(_RECONNECT_BACKOFF_S) - 1)])
@@ -168,7 +170,7 @@ class RedisPubSub:
         heard_s = pinged_s = loop.time()
         while True:
             if connection.connection is None or not connection.connection.is_connected:
-                raise RedisSubscriberError("the subscriber connection was closed")
+                raise RedisConnectionError("the subscriber connection was closed")
             reply = await connection.get_message(timeout=_READ_WAIT_S)
             now_s = loop.time()
             if reply is None:

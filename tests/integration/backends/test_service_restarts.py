@@ -16,15 +16,19 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from metaverse.backends.eventlog import EventLogUnavailable, Record
 from metaverse.backends.eventlog_kafka import KafkaEventLog
 from metaverse.backends.kafka_config import kafka_config
 from metaverse.backends.pubsub import PubSubUnavailable
 from metaverse.backends.pubsub_redis import RedisPubSub
-from tests.integration.backends.conftest import Listener, read, services_lock, unique
-from tests.services import service_url
+from tests.integration.backends.conftest import (
+    Listener,
+    delete_topics,
+    read,
+    unique,
+)
+from tests.services import service_url, services_lock
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("service-restarts")]
 
@@ -120,5 +124,4 @@ async def test_kafka_down_bounds_append_and_both_sides_recover() -> None:
         finally:
             await reader.close()
             await log.close()
-            deleted = AdminClient(log.config).delete_topics([topic], operation_timeout=10)
-            deleted[topic].result(timeout=15)
+            delete_topics(log, [topic])

@@ -1,0 +1,120 @@
+"""What the in-process broker adds to the shared contract (tests/integration/backends):
+bounded queues that make publishers wait but never block them for ever; and choosing the
+implementation from the settings."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from metaverse.backends.pubsub import (
+    MemoryBroker,
+    MemoryPubSub,
+    Message,
+    PubSubUnavailable,
+    open_pubsub,
+)
+from metaverse.backends.pubsub_redis import RedisPubSub
+
+# Nothing listens on port 1: every connection is refused at once.
+UNREACHABLE = "redis://127.0.0.1:1/0"
+
+
+async def test_a_full_subscriber_fails_publishing_after_the_timeout() -> None:
+    broker = MemoryBroker(queue_size=2, publish_timeout_s=0.2)
+    stuck, keeping_up = MemoryPubSub(broker), MemoryPubSub(broker)
+    await stuck.subscribe("c")
+    await keeping_up.subscribe("c")
+    publisher = MemoryPubSub(broker)
+    await publisher.publish("c", b"1")
+    await publisher.publish("c", b"2")
+    assert await take(keeping_up, 2) == [("c", b"1"), ("c", b"2")]
+    started = time.monotonic()
+    with pytest.raises(PubSubUnavailable, match="2 messages behind"):
+        await publisher.publish("c", b"3")
+    assert 0.2 <= time.monotonic() - started < 1
+    # The subscriber with room got it; the stuck one kept what it had.
+    assert await take(keeping_up, 1) == [("c", b"3")]
+    assert await take(stuck, 2) == [("c", b"1"), ("c", b"2")]
+
+
+async def test_waiting_publishers_go_in_publish_order_once_there_is_room() -> None:
+    broker = MemoryBroker(queue_size=1)
+    subscriber, publisher = MemoryPubSub(broker), MemoryPubSub(broker)
+    await subscriber.subscribe("c")
+    await publisher.publish("c", b"0")
+    waiting = [asyncio.create_task(publisher.publish("c", str(n).encode())) for n in (1, 2, 3)]
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in waiting)
+    received = await take(subscriber, 4)
+    assert received == [("c", str(n).encode()) for n in range(4)]
+    await asyncio.gather(*waiting)
+
+
+async def test_closing_a_full_subscriber_releases_its_publishers() -> None:
+    broker = MemoryBroker(queue_size=1)
+    subscriber, publisher = MemoryPubSub(broker), MemoryPubSub(broker)
+    await subscriber.subscribe("c")
+    await publisher.publish("c", b"0")
+    waiting = asyncio.create_task(publisher.publish("c", b"1"))
+    await asyncio.sleep(0.05)
+    await subscriber.close()
+    await asyncio.wait_for(waiting, 1)
+
+
+async def test_a_closed_client_refuses_to_publish_subscribe_or_ping() -> None:
+    client = MemoryPubSub(MemoryBroker())
+    await client.close()
+    with pytest.raises(PubSubUnavailable):
+        await client.publish("c", b"x")
+    with pytest.raises(PubSubUnavailable):
+        await client.subscribe("c")
+    with pytest.raises(PubSubUnavailable):
+        await client.ping()
+
+
+async def test_unsubscribing_from_an_unknown_channel_is_fine() -> None:
+    client = MemoryPubSub(MemoryBroker())
+    await client.unsubscribe("never")
+    await client.subscribe("c")
+    await client.unsubscribe("c")
+    await client.unsubscribe("c")
+
+
+async def test_no_url_means_a_client_of_the_given_broker() -> None:
+    broker = MemoryBroker()
+    first, second = open_pubsub(None, broker), open_pubsub("", broker)
+    assert isinstance(first, MemoryPubSub) and isinstance(second, MemoryPubSub)
+    await first.subscribe("c")
+    await second.publish("c", b"shared")
+    assert await take(first, 1) == [("c", b"shared")]
+
+
+async def test_a_url_means_redis() -> None:
+    client = open_pubsub(UNREACHABLE, MemoryBroker())
+    assert isinstance(client, RedisPubSub)
+    await client.close()
+
+
+async def test_an_unreachable_redis_fails_each_call_in_bounded_time() -> None:
+    client = RedisPubSub(UNREACHABLE, timeout_s=0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(PubSubUnavailable, match="unreachable"):
+            await client.publish("c", b"x")
+        with pytest.raises(PubSubUnavailable, match="unreachable"):
+            await client.ping()
+        with pytest.raises(PubSubUnavailable, match="subscrib"):
+            await client.subscribe("c")
+        assert time.monotonic() - started < 3
+    finally:
+        await client.close()
+
+
+async def take(client: MemoryPubSub, count: int) -> list[Message]:
+    """The next `count` messages of `client` (they must be there already)."""
+    messages = client.messages()
+    async with asyncio.timeout(1):
+        return [await anext(messages) for _ in range(count)]
