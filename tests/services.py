@@ -38,9 +38,9 @@ def service_url(name: ServiceName) -> str:
 
 
 # Tests that stop and start the shared services hold this lock exclusively; every other
-# integration test holds it shared (see tests/integration/conftest.py). xdist's
-# `--dist loadgroup` keeps the restart tests on one worker, but not the other worker away
-# from the services while they are down.
+# integration test holds it shared (see tests/integration/conftest.py). The lock is what
+# keeps them apart: xdist's `--dist loadgroup` would only keep a group on one worker, and
+# with pytest 9.2 it does not even do that (pytest-xdist issue 1386).
 SERVICES_LOCK = Path(tempfile.gettempdir()) / "metaverse-test-services.lock"
 
 

@@ -12,8 +12,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
@@ -84,19 +82,11 @@ def build_consumer(context: ApiContext) -> Consumer:
     )
 
 
-@asynccontextmanager
-async def consuming(context: ApiContext, *, always: bool) -> AsyncIterator[None]:
-    """Run a consumer alongside, when `always` or when the event log is in memory."""
+def consumer_tasks(context: ApiContext, *, always: bool) -> list[asyncio.Task[None]]:
+    """A consumer to run alongside, when `always` or when the event log is in memory."""
     if not (always or isinstance(context.event_log, MemoryEventLog)):
-        yield
-        return
-    task = asyncio.create_task(build_consumer(context).run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        return []
+    return [asyncio.create_task(build_consumer(context).run())]
 
 
 def _server(app: FastAPI, settings: Settings, port: int) -> uvicorn.Server:
@@ -121,6 +111,35 @@ async def _stop_signal() -> None:
     await stop.wait()
 
 
+async def _run_until_stopped(
+    server: uvicorn.Server | None, tasks: list[asyncio.Task[None]]
+) -> None:
+    """Run until SIGINT or SIGTERM, or until a server or task stops; then shut down in order.
+
+    The role handles signals itself (not uvicorn, which would re-raise SIGTERM and kill the
+    process before its connections and consumer group are closed). A task that fails is
+    re-raised, so the process exits non-zero and its supervisor restarts it, instead of
+    staying up, looking ready, and doing nothing.
+    """
+    watched = set(tasks)
+    serving = None
+    if server is not None:
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+        serving = asyncio.create_task(server.serve())
+        watched.add(serving)
+    stopping = asyncio.create_task(_stop_signal())
+    await asyncio.wait({stopping, *watched}, return_when=asyncio.FIRST_COMPLETED)
+    if server is not None:
+        server.should_exit = True
+    stopping.cancel()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*(t for t in (serving, stopping) if t is not None), return_exceptions=True)
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _close(context: ApiContext) -> None:
     await context.pubsub.close()
     await context.event_log.close()
@@ -129,15 +148,10 @@ async def _close(context: ApiContext) -> None:
 
 async def run_api(settings: Settings) -> None:
     context = build_context(settings)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await prepare(context)
-        async with consuming(context, always=False):
-            yield
-
     try:
-        await _server(create_app(context, lifespan), settings, settings.port).serve()
+        await prepare(context)
+        tasks = consumer_tasks(context, always=False)
+        await _run_until_stopped(_server(create_app(context), settings, settings.port), tasks)
     finally:
         await _close(context)
 
@@ -145,19 +159,15 @@ async def run_api(settings: Settings) -> None:
 async def run_gateway(settings: Settings) -> None:
     context = build_context(settings)
     try:
-        async with (
-            consuming(context, always=False),
-            build_gateway(context).serving(settings.host, settings.ws_port),
-        ):
+        async with build_gateway(context).serving(settings.host, settings.ws_port):
             log.info("gateway listening on ws://%s:%d/ws", settings.host, settings.ws_port)
-            await _stop_signal()
+            await _run_until_stopped(None, consumer_tasks(context, always=False))
     finally:
         await _close(context)
 
 
 async def run_consumer(settings: Settings) -> None:
     context = build_context(settings)
-    consumer = build_consumer(context)
     checks = context.readiness_checks()
     health = _server(create_health_app(context.registry, checks), settings, settings.health_port)
     try:
@@ -166,12 +176,8 @@ async def run_consumer(settings: Settings) -> None:
         if isinstance(context.event_log, KafkaEventLog):
             # Brokers that don't create topics on first use still need the dead-letter ones.
             await context.event_log.ensure_topics([*TOPICS, *DLQ.values()])
-        task = asyncio.create_task(consumer.run())
         log.info("consumer running; health on port %d", settings.health_port)
-        await health.serve()  # until SIGINT/SIGTERM
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _run_until_stopped(health, [asyncio.create_task(build_consumer(context).run())])
     finally:
         await _close(context)
 
@@ -180,10 +186,7 @@ async def run_serve(settings: Settings) -> None:
     context = build_context(settings)
     try:
         await prepare(context)
-        async with (
-            consuming(context, always=True),
-            build_gateway(context).serving(settings.host, settings.ws_port),
-        ):
+        async with build_gateway(context).serving(settings.host, settings.ws_port):
             origin = settings.web_origin()
             log.info(
                 "metaverse is up: %s (API docs at %s/docs), gateway on port %d",
@@ -191,6 +194,7 @@ async def run_serve(settings: Settings) -> None:
                 origin,
                 settings.ws_port,
             )
-            await _server(create_app(context), settings, settings.port).serve()
+            server = _server(create_app(context), settings, settings.port)
+            await _run_until_stopped(server, consumer_tasks(context, always=True))
     finally:
         await _close(context)
