@@ -67,8 +67,9 @@ core-coverage: $(TEST_STAMP)
 
 test: $(TEST_STAMP) services lint typecheck pytest core-coverage
 
-bench: $(TEST_STAMP)
-	$(BIN)/python benchmarks/run.py
+bench: $(TEST_STAMP) services
+	set -a; [ ! -f .services/env ] || . .services/env; set +a; \
+		$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -37,26 +37,26 @@ import os
 import platform
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+if TYPE_CHECKING:  # mypy names modules from the repository's root
+    from benchmarks import harness
+else:  # a script runs with benchmarks/ first on sys.path
+    import harness
+
 RESULTS = Path(__file__).parent / "results" / "gateway.json"
-JWT_SECRET = "benchmark-only-secret-" + "0123456789abcdef" * 2
 MAP_SIDE = 200
-# No argon2 hash matches this: nobody can sign in as a bench user, and none needs to.
-NO_PASSWORD = "!"  # noqa: S105
 CLUSTER_USERS = 25  # about this many people spawn in each cluster
 CLUSTER_SIDE = 12  # tiles; one spawn area per cluster
 VIEWPORT = (40, 24)
@@ -65,8 +65,6 @@ OUTBOX_FRAMES = 4096
 MAX_SAMPLES = 300_000  # latency samples kept per load process, roughly
 JOIN_CONCURRENCY = 50
 JOIN_TIMEOUT_S = 120.0
-SETTLE_TIMEOUT_S = 30.0
-SCRAPE_TIMEOUT_S = 20.0
 SCRAPE_LATE_S = 1.0  # a gateway that takes longer to answer /metrics is swamped
 GRACE_S = 2.0  # after the last move, to collect late deliveries
 # How frames look as the gateway encodes them (compact JSON, "type" first).
@@ -74,8 +72,6 @@ FRAME_START = '{"type":'
 BATCH_START = '{"type":"batch"'
 REJECTED = '"movement-rejected"'
 MODES: dict[str, list[str]] = {"plain": [], "interest+batch": ["interest", "batch"]}
-BARE_SETTINGS = ("PORT", "WS_PORT", "HEALTH_PORT", "DATABASE_URL", "REDIS_URL", "JWT_SECRET")
-BARE_SETTINGS_TOO = ("KAFKA_BROKER", "SERVICE_ID")
 
 
 # The load process: bots that walk and watch.
@@ -315,174 +311,11 @@ def load_process(plan: dict[str, Any], pipe: Pipe) -> None:
         raise
 
 
-# The gateway process, seen from outside.
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc/<pid>/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu() -> tuple[float, float, float]:
-    """Seconds of (busy, steal, all) CPU time on the whole machine, from /proc/stat."""
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    user, nice, system, idle, iowait, irq, softirq, steal = ticks
-    hz = os.sysconf("SC_CLK_TCK")
-    busy = user + nice + system + irq + softirq
-    return busy / hz, steal / hz, (busy + idle + iowait + steal) / hz
-
-
-def machine_busy_pct(seconds: float = 1.0) -> float:
-    """How busy the machine is, in % of one core, over the next `seconds`."""
-    busy_before = machine_cpu()[0]
-    time.sleep(seconds)
-    return 100 * (machine_cpu()[0] - busy_before) / seconds
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def http_get(port: int, path: str, timeout_s: float = 10.0) -> str:
-    url = f"http://127.0.0.1:{port}{path}"
-    with urllib.request.urlopen(url, timeout=timeout_s) as response:
-        body: bytes = response.read()
-        return body.decode()
-
-
-def scrape(port: int) -> dict[str, float] | None:
-    """The gateway's Prometheus counters, keyed by `name{labels}`; None if it can't answer."""
-    try:
-        text = http_get(port, "/metrics", timeout_s=SCRAPE_TIMEOUT_S)
-    except OSError:  # a gateway swamped by its own fan-out may not answer in time
-        return None
-    values: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, value = line.rsplit(" ", 1)
-            values[key] = float(value)
-    return values
-
-
-def delta(
-    before: dict[str, float] | None, after: dict[str, float] | None, name: str
-) -> float | None:
-    """How much the counters named `name` (summed over labels) grew; None without data."""
-    if before is None or after is None:
-        return None
-    return total(after, name) - total(before, name)
-
-
-def total(metrics: dict[str, float], name: str) -> float:
-    return sum(v for k, v in metrics.items() if k == name or k.startswith(name + "{"))
-
-
-def per_s(count: float | None, seconds: float) -> float | None:
-    return None if count is None else round(count / seconds, 1)
-
-
-class GatewayProcess:
-    """`python -m metaverse gateway` on a free loopback port; always stopped on exit."""
-
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self.port = free_port()
-        self.env = {**env, "METAVERSE_WS_PORT": str(self.port)}
-        self.log = workdir / f"gateway-{self.port}.log"
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> GatewayProcess:
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "metaverse", "gateway"],
-                env=self.env,
-                cwd=self.workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            self._wait_until_up()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def _wait_until_up(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + 20
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the gateway exited:\n{self.log_tail()}")
-            try:
-                http_get(self.port, "/healthz", timeout_s=1)
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-    def log_tail(self, lines: int = 20) -> str:
-        """The end of what the gateway logged (warnings and worse)."""
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def __exit__(self, *_exc: object) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def settle(self) -> None:
-        """Wait until the gateway is nearly idle (joins and their fan-out written)."""
-        deadline = time.monotonic() + SETTLE_TIMEOUT_S
-        while time.monotonic() < deadline:
-            before = cpu_seconds(self.pid)
-            time.sleep(0.5)
-            if cpu_seconds(self.pid) - before < 0.05:
-                return
-
-
 # Preparing the database.
 
 
 def environment(data_dir: Path) -> dict[str, str]:
-    """The bench's own environment: nothing inherited can point it at another database."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("METAVERSE_") and k not in BARE_SETTINGS + BARE_SETTINGS_TOO
-    }
-    env.update(
-        METAVERSE_DATA_DIR=str(data_dir),
-        JWT_SECRET=JWT_SECRET,
-        METAVERSE_HOST="127.0.0.1",
-        METAVERSE_SEED_DEMO="false",
-        METAVERSE_LOG_LEVEL="warning",
-        METAVERSE_ARGON2_TIME_COST="1",
-        METAVERSE_ARGON2_MEMORY_KIB="8192",
-        METAVERSE_OUTBOX_FRAMES=str(OUTBOX_FRAMES),
-    )
-    return env
+    return harness.environment(data_dir, METAVERSE_OUTBOX_FRAMES=str(OUTBOX_FRAMES))
 
 
 def cluster_areas(users: int) -> list[tuple[int, int]]:
@@ -510,7 +343,7 @@ async def populate(
 
     settings = Settings(
         data_dir=data_dir,
-        jwt_secret=JWT_SECRET,
+        jwt_secret=harness.JWT_SECRET,
         seed_demo=False,
         access_token_ttl_s=6 * 3600,  # however long the run takes
         _env_file=None,
@@ -518,7 +351,9 @@ async def populate(
     context = ApiContext.build(settings, SystemClock())
     try:
         async with context.sessions() as session:
-            rows = [User(username=f"bench{i}", password_hash=NO_PASSWORD) for i in range(users)]
+            rows = [
+                User(username=f"bench{i}", password_hash=harness.NO_PASSWORD) for i in range(users)
+            ]
             session.add_all(rows)
             await session.flush()
             spaces: dict[int, str] = {}
@@ -556,12 +391,6 @@ async def populate(
 # One scenario, and the whole run.
 
 
-def percentile(ordered: list[float], share: float) -> float | None:
-    if not ordered:
-        return None
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 def sample_every(clients: int, mode: str, measure_s: float, procs: int) -> int:
     """Observe latency on every k-th client, so as to keep about MAX_SAMPLES per process."""
     fan_out = clients - 1 if mode == "plain" else min(clients - 1, 100)
@@ -577,11 +406,11 @@ class Probe:
     """
 
     def __init__(self, pid: int, port: int, pool: ThreadPoolExecutor) -> None:
-        self.at = now()
-        self.cpu_s = cpu_seconds(pid)
-        self.machine = machine_cpu()
+        self.at = harness.now()
+        self.cpu_s = harness.cpu_seconds(pid)
+        self.machine = harness.machine_cpu()
         self._scrape: Future[tuple[dict[str, float] | None, float]] = pool.submit(
-            lambda: (scrape(port), now())
+            lambda: (harness.scrape(port), harness.now())
         )
 
     def metrics(self) -> tuple[dict[str, float] | None, float]:
@@ -598,11 +427,11 @@ def run_scenario(
     mode: str,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    began = now()
+    began = harness.now()
     every = sample_every(len(users), mode, args.measure, args.procs)
     context = multiprocessing.get_context("spawn")
-    with GatewayProcess(env, workdir) as gateway, ThreadPoolExecutor(2) as pool:
-        rss_idle = rss_kib(gateway.pid)
+    with harness.RoleProcess("gateway", env, workdir) as gateway, ThreadPoolExecutor(2) as pool:
+        rss_idle = harness.rss_kib(gateway.pid)
         pipes: list[Pipe] = []
         workers = []
         try:
@@ -622,21 +451,21 @@ def run_scenario(
                 worker.start()
                 pipes.append(ours)
                 workers.append(worker)
-            joins = [receive(pipe, JOIN_TIMEOUT_S) for pipe in pipes]
-            join_s = now() - began
+            joins = [harness.receive(pipe, JOIN_TIMEOUT_S) for pipe in pipes]
+            join_s = harness.now() - began
             if not any(j["joined"] for j in joins):
                 raise RuntimeError(f"no client could join: {[j['join_errors'] for j in joins]}")
             gateway.settle()
-            rss_joined = rss_kib(gateway.pid)
-            ready = scrape(gateway.port)
+            rss_joined = harness.rss_kib(gateway.pid)
+            ready = harness.scrape(gateway.port)
             for pipe in pipes:
                 pipe.send("go")
             time.sleep(args.warmup)
             first = Probe(gateway.pid, gateway.port, pool)
-            time.sleep(max(0.0, args.measure - (now() - first.at)))
+            time.sleep(max(0.0, args.measure - (harness.now() - first.at)))
             last = Probe(gateway.pid, gateway.port, pool)
-            rss_end = rss_kib(gateway.pid)
-            done = [receive(pipe, args.measure + GRACE_S + 60) for pipe in pipes]
+            rss_end = harness.rss_kib(gateway.pid)
+            done = [harness.receive(pipe, args.measure + GRACE_S + 60) for pipe in pipes]
         finally:
             for worker in workers:
                 worker.join(5)
@@ -644,7 +473,7 @@ def run_scenario(
                     worker.kill()
         before, before_late_s = first.metrics()
         after, after_late_s = last.metrics()
-        end = scrape(gateway.port)
+        end = harness.scrape(gateway.port)
     log = gateway.log_tail()  # once it stopped: what it logged on the way out too
     joined = sum(j["joined"] for j in joins)
     row: dict[str, Any] = {
@@ -676,7 +505,7 @@ def run_scenario(
             "rss_joined_kib": rss_joined,
             "rss_end_kib": rss_end,
             "kib_per_connection": round((rss_joined - rss_idle) / max(1, joined), 1),
-            "scenario_s": round(now() - began, 1),
+            "scenario_s": round(harness.now() - began, 1),
             "gateway_log": log.splitlines(),
         }
     )
@@ -692,17 +521,18 @@ def gateway_side(
 ) -> dict[str, Any]:
     """Rates from the gateway's counters over the window, if it answered in time."""
     swamped = before is None or after is None or late_s > SCRAPE_LATE_S
-    moves = delta(before, after, 'metaverse_gateway_frames_in_total{type="move"}')
-    rejected = delta(before, after, "metaverse_gateway_rejected_moves_total")
-    frames_out = delta(before, after, "metaverse_gateway_frames_out_total")
+    moves = harness.delta(before, after, 'metaverse_gateway_frames_in_total{type="move"}')
+    rejected = harness.delta(before, after, "metaverse_gateway_rejected_moves_total")
+    frames_out = harness.delta(before, after, "metaverse_gateway_frames_out_total")
     wall = last.at - first.at
+    handled = None if moves is None else moves - (rejected or 0)
     return {
         # Late counters would describe some other stretch of time than the window.
         "swamped": swamped,
         "metrics_late_s": round(late_s, 1),
-        "moves_per_s": None if swamped or moves is None else per_s(moves - (rejected or 0), wall),
+        "moves_per_s": None if swamped else harness.per_s(handled, wall),
         "rejected_moves": rejected,
-        "frames_out_per_s": None if swamped else per_s(frames_out, wall),
+        "frames_out_per_s": None if swamped else harness.per_s(frames_out, wall),
         # How many people see a move, on average: what the layout costs per move.
         "frames_per_move": (
             round(frames_out / moves, 1) if frames_out is not None and moves else None
@@ -715,14 +545,14 @@ def whole_run(
 ) -> dict[str, Any]:
     """From "go" to the end, whatever happened: what was sent, handled and closed."""
     sent = sum(r["moves_sent"] for r in done)
-    handled = delta(ready, end, 'metaverse_gateway_frames_in_total{type="move"}')
+    handled = harness.delta(ready, end, 'metaverse_gateway_frames_in_total{type="move"}')
     closes: Counter[str] = Counter()
     for result in done:
         closes.update(result["closes"])
     return {
         "moves_sent": sent,
         "moves_handled": handled,
-        "slow_closes": delta({}, end, 'metaverse_gateway_closed_total{reason="slow"}'),
+        "slow_closes": harness.delta({}, end, 'metaverse_gateway_closed_total{reason="slow"}'),
         "client_close_codes": dict(closes),
         "closed_during_run": sum(r["closed_during_run"] for r in done),
     }
@@ -744,28 +574,11 @@ def load_side(
         "delivered_pct": (
             round(100 * len(latencies) / expected, 1) if mode == "plain" and expected else None
         ),
-        "p50_ms": rounded(percentile(latencies, 0.50)),
-        "p90_ms": rounded(percentile(latencies, 0.90)),
-        "p99_ms": rounded(percentile(latencies, 0.99)),
-        "max_ms": rounded(latencies[-1] if latencies else None),
+        "p50_ms": harness.rounded(harness.percentile(latencies, 0.50)),
+        "p90_ms": harness.rounded(harness.percentile(latencies, 0.90)),
+        "p99_ms": harness.rounded(harness.percentile(latencies, 0.99)),
+        "max_ms": harness.rounded(latencies[-1] if latencies else None),
     }
-
-
-def now() -> float:
-    return time.monotonic()
-
-
-def rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
-def receive(pipe: Pipe, timeout_s: float) -> dict[str, Any]:
-    if not pipe.poll(timeout_s):
-        raise TimeoutError(f"a load process said nothing for {timeout_s:.0f} s")
-    message: dict[str, Any] = pipe.recv()
-    if "error" in message:
-        raise RuntimeError(f"a load process failed: {message['error']}")
-    return message
 
 
 COLUMNS = (
@@ -800,15 +613,7 @@ def table(rows: list[dict[str, Any]]) -> str:
                 f"{row['moves_sent']} moves sent, and closed {row['slow_closes'] or 0:.0f} "
                 "clients as too slow (1013)"
             )
-    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
-    lines = [
-        "  ".join(
-            cell.rjust(widths[i]) if i != 1 else cell.ljust(widths[i])
-            for i, cell in enumerate(line)
-        ).rstrip()
-        for line in cells
-    ]
-    return "\n".join(lines + notes)
+    return "\n".join(harness.aligned(cells, left=(1,)) + notes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -831,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
     args.measure = args.measure if args.measure is not None else (3.0 if args.quick else 10.0)
 
-    busy_before = machine_busy_pct()
+    busy_before = harness.machine_busy_pct()
     if busy_before > 25:
         print(
             f"warning: the machine is already busy ({busy_before:.0f}% of a core): "

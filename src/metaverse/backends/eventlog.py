@@ -88,12 +88,16 @@ class _Group:
     # one partition; the next one takes over (from the commits) when it leaves.
     members: list[MemoryReader] = field(default_factory=list)
     epoch: int = 0
+    topics: set[str] = field(default_factory=set)
 
 
 class MemoryEventLog:
     """The event log of a single process: one partition per topic, keeping the newest
     `retain` records of each (about 40 MB per topic at the default and ~300-byte records).
-    A reader that falls further behind than that skips to the oldest record kept."""
+
+    Records a consumer group has not committed yet are never dropped: when `retain` of them
+    wait, `append` refuses with `EventLogUnavailable` (senders get a retryable error)
+    until the consumer catches up. Topics nobody reads keep only the newest `retain`."""
 
     def __init__(self, retain: int = 100_000) -> None:
         self._retain = retain
@@ -106,13 +110,28 @@ class MemoryEventLog:
         check_record(topic, key, value)
         records = self._topics.setdefault(topic, [])
         first = self._first.setdefault(topic, 0)
-        records.append(Record(topic, key, value, first + len(records)))
-        # Trim in chunks of a tenth so appending stays O(1) amortised.
-        excess = len(records) - self._retain
+        offset = first + len(records)
+        floor = self._unconsumed_from(topic)
+        if floor is not None and offset - floor >= self._retain:
+            raise EventLogUnavailable(
+                f"{self._retain} records of {topic} wait for the consumer; try again shortly"
+            )
+        records.append(Record(topic, key, value, offset))
+        # Trim in chunks of a tenth so appending stays O(1) amortised, and never below what
+        # a group still has to read.
+        keep_from = offset + 1 - self._retain
+        if floor is not None:
+            keep_from = min(keep_from, floor)
+        excess = keep_from - first
         if excess > 0 and excess >= max(1, self._retain // 10):
             del records[:excess]
             self._first[topic] = first + excess
         self._notify()
+
+    def _unconsumed_from(self, topic: str) -> int | None:
+        """The oldest offset of `topic` some group has not committed; None if none reads it."""
+        floors = [g.committed.get(topic, 0) for g in self._groups.values() if topic in g.topics]
+        return min(floors) if floors else None
 
     def records(self, topic: str) -> list[Record]:
         """The newest `retain` records of `topic`, oldest first."""
@@ -136,6 +155,7 @@ class MemoryEventLog:
         for topic in topics:
             check_topic(topic)
         state = self._groups.setdefault(group, _Group())
+        state.topics.update(topics)
         reader = MemoryReader(self, state, tuple(topics))
         state.members.append(reader)
         if len(state.members) == 1:

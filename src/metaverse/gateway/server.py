@@ -8,6 +8,7 @@ a gateway running alone can be probed and scraped on its own port.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -293,9 +294,10 @@ class Gateway:
             if space_map is not None:
                 # Call ids must never repeat, also after the space is dropped and reloaded.
                 prefix = secrets.token_hex(4)
-                space = Space(
-                    space_map, config=self.config, call_ids=lambda n: CallId(f"{prefix}-{n}")
-                )
+                # Spawns differ per load too: gateways hosting the same space must not put
+                # their n-th arrivals on the same cell.
+                config = dataclasses.replace(self.config, spawn_seed=prefix)
+                space = Space(space_map, config=config, call_ids=lambda n: CallId(f"{prefix}-{n}"))
                 host = SpaceHost(space_id, space, self.metrics, self.recorder.record)
                 self.hosts[space_id] = host
                 await self.pubsub.subscribe(space_channel(space_id))

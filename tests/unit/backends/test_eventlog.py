@@ -114,3 +114,28 @@ async def test_an_unreachable_kafka_fails_appends_and_pings_in_bounded_time() ->
         await log.close()
     with pytest.raises(EventLogUnavailable, match="closed"):
         await log.append("t", b"k", b"v")
+
+
+async def test_memory_log_refuses_rather_than_drops_what_a_group_has_not_read() -> None:
+    log = MemoryEventLog(retain=10)
+    reader = log.reader("g", ["t"])
+    for index in range(10):
+        await log.append("t", b"k", str(index).encode())
+    with pytest.raises(EventLogUnavailable):
+        await log.append("t", b"k", b"one too many")
+    batch = await reader.poll(100, 0.1)
+    assert [r.value for r in batch] == [str(i).encode() for i in range(10)]
+    await reader.commit(batch[:5])
+    for index in range(5):  # five places freed by the commit
+        await log.append("t", b"k", f"more{index}".encode())
+    with pytest.raises(EventLogUnavailable):
+        await log.append("t", b"k", b"full again")
+    await reader.commit(await reader.poll(100, 0.1))
+    await log.append("t", b"k", b"room now")
+
+
+async def test_memory_log_without_readers_keeps_the_newest() -> None:
+    log = MemoryEventLog(retain=10)
+    for index in range(25):
+        await log.append("unread", b"k", str(index).encode())
+    assert [r.value for r in log.records("unread")] == [str(i).encode() for i in range(15, 25)]

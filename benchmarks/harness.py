@@ -1,0 +1,266 @@
+"""What the benchmarks that start real processes share: free ports, a `metaverse <role>`
+process that is always stopped, CPU and memory read from /proc, Prometheus scrapes, a
+clean environment, percentiles and plain-text tables.
+
+Imported by the benchmark scripts as `harness` (they run with benchmarks/ on sys.path).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping, Sequence
+from multiprocessing.connection import Connection as Pipe
+from pathlib import Path
+from typing import Any
+
+JWT_SECRET = "benchmark-only-secret-" + "0123456789abcdef" * 2
+# No argon2 hash matches this: nobody can sign in as a bench user, and none needs to.
+NO_PASSWORD = "!"  # noqa: S105
+SETTLE_TIMEOUT_S = 30.0
+SCRAPE_TIMEOUT_S = 20.0
+UP_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+# Settings read in their bare form too (see metaverse.settings): never inherited.
+BARE_SETTINGS = (
+    "PORT",
+    "WS_PORT",
+    "HEALTH_PORT",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "JWT_SECRET",
+    "KAFKA_BROKER",
+    "SERVICE_ID",
+)
+
+
+def environment(data_dir: Path, **settings: str) -> dict[str, str]:
+    """A bench's own environment: nothing inherited can point it at another database.
+
+    `settings` are added as given (`METAVERSE_OUTBOX_FRAMES="4096"`, ...).
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("METAVERSE_") and k not in BARE_SETTINGS
+    }
+    env.update(
+        METAVERSE_DATA_DIR=str(data_dir),
+        JWT_SECRET=JWT_SECRET,
+        METAVERSE_HOST="127.0.0.1",
+        METAVERSE_SEED_DEMO="false",
+        METAVERSE_LOG_LEVEL="warning",
+        METAVERSE_ARGON2_TIME_COST="1",
+        METAVERSE_ARGON2_MEMORY_KIB="8192",
+    )
+    env.update(settings)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[float, float, float]:
+    """Seconds of (busy, steal, all) CPU time on the whole machine, from /proc/stat."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = ticks
+    hz = os.sysconf("SC_CLK_TCK")
+    busy = user + nice + system + irq + softirq
+    return busy / hz, steal / hz, (busy + idle + iowait + steal) / hz
+
+
+def machine_busy_pct(seconds: float = 1.0) -> float:
+    """How busy the machine is, in % of one core, over the next `seconds`."""
+    busy_before = machine_cpu()[0]
+    time.sleep(seconds)
+    return 100 * (machine_cpu()[0] - busy_before) / seconds
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def http_get(port: int, path: str, timeout_s: float = 10.0) -> str:
+    url = f"http://127.0.0.1:{port}{path}"
+    with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        body: bytes = response.read()
+        return body.decode()
+
+
+def scrape(port: int, timeout_s: float = SCRAPE_TIMEOUT_S) -> dict[str, float] | None:
+    """A process's Prometheus samples, keyed by `name{labels}`; None if it can't answer."""
+    try:
+        text = http_get(port, "/metrics", timeout_s=timeout_s)
+    except OSError:  # a process swamped by its own work may not answer in time
+        return None
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            values[key] = float(value)
+    return values
+
+
+def delta(
+    before: Mapping[str, float] | None, after: Mapping[str, float] | None, name: str
+) -> float | None:
+    """How much the counters named `name` (summed over labels) grew; None without data."""
+    if before is None or after is None:
+        return None
+    return total(after, name) - total(before, name)
+
+
+def total(metrics: Mapping[str, float], name: str) -> float:
+    return sum(v for k, v in metrics.items() if k == name or k.startswith(name + "{"))
+
+
+def per_s(count: float | None, seconds: float) -> float | None:
+    return None if count is None else round(count / seconds, 1)
+
+
+class RoleProcess:
+    """`python -m metaverse <role>` on loopback, logging to a file in `workdir`; always
+    stopped (terminate, then kill) on exit.
+
+    `port_setting` names the setting given a free port and polled for `/healthz` until the
+    process is up; `ports` are more settings given free ports (`serve`'s API `PORT`).
+    """
+
+    def __init__(
+        self,
+        role: str,
+        env: Mapping[str, str],
+        workdir: Path,
+        *,
+        port_setting: str = "METAVERSE_WS_PORT",
+        ports: Sequence[str] = (),
+        name: str | None = None,
+    ) -> None:
+        self.role = role
+        self.port = free_port()
+        self.ports = {setting: free_port() for setting in ports}
+        self.env = {**env, port_setting: str(self.port), **map_str(self.ports)}
+        self.name = name or role
+        self.log = workdir / f"{self.name}-{self.port}.log"
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.early_exit: int | None = None  # its exit code, if it stopped before we did
+
+    def __enter__(self) -> RoleProcess:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "metaverse", self.role],
+                env=self.env,
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _wait_until_up(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + UP_TIMEOUT_S
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+            try:
+                http_get(self.port, "/healthz", timeout_s=1)
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The end of what the process logged (warnings and worse)."""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is not None:
+            self.early_exit = self.process.returncode
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(STOP_TIMEOUT_S)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def settle(self, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+        """Wait until the process is nearly idle (below 10% of a core over half a second)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            before = cpu_seconds(self.pid)
+            time.sleep(0.5)
+            if cpu_seconds(self.pid) - before < 0.05:
+                return
+
+
+def map_str(values: Mapping[str, int]) -> dict[str, str]:
+    return {key: str(value) for key, value in values.items()}
+
+
+def receive(pipe: Pipe, timeout_s: float) -> dict[str, Any]:
+    """The next message of a load process; raises if it failed or said nothing in time."""
+    if not pipe.poll(timeout_s):
+        raise TimeoutError(f"a load process said nothing for {timeout_s:.0f} s")
+    message: dict[str, Any] = pipe.recv()
+    if "error" in message:
+        raise RuntimeError(f"a load process failed: {message['error']}")
+    return message
+
+
+def percentile(ordered: Sequence[float], share: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def rounded(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def now() -> float:
+    return time.monotonic()
+
+
+def aligned(cells: Sequence[Sequence[str]], left: Sequence[int] = ()) -> list[str]:
+    """Lines of a plain-text table: columns right-aligned, except those in `left`."""
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
+    return [
+        "  ".join(
+            cell.ljust(widths[i]) if i in left else cell.rjust(widths[i])
+            for i, cell in enumerate(line)
+        ).rstrip()
+        for line in cells
+    ]
