@@ -16,8 +16,8 @@ from metaverse.backends.eventlog import EventLog, MemoryEventLog
 from metaverse.backends.pubsub import MemoryBroker, MemoryPubSub, PubSub
 from metaverse.chat.pipeline import ChatPipeline
 from metaverse.clock import Clock
-from metaverse.consumer.health import Check
 from metaverse.db.engine import make_engine, make_sessionmaker
+from metaverse.health import Check
 from metaverse.settings import Settings, resolve_jwt_secret
 
 

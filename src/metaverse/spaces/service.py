@@ -12,7 +12,7 @@ from metaverse.db.ids import new_id
 from metaverse.db.models import Map, Space, SpaceArea, SpaceElement, SpaceMember
 from metaverse.errors import InvalidInput, UnknownId
 from metaverse.spaces.access import check_enter, check_manage, check_owner, load_space
-from metaverse.world.catalogue import element_view, elements_by_id
+from metaverse.world.catalogue import elements_by_id, placed_views
 from metaverse.world.geometry import Dimensions, format_dimensions
 from metaverse.world.maps import area_view, map_contents
 
@@ -136,15 +136,11 @@ async def get_space(session: AsyncSession, principal: Principal, space_id: str) 
     areas = await session.scalars(
         select(SpaceArea).where(SpaceArea.space_id == space.id).order_by(SpaceArea.id)
     )
-    catalogue = await elements_by_id(session, {p.element_id for p in placed})
     return {
         **space_summary(space),
         "mapId": space.map_id,
         "ownerId": space.owner_id,
-        "elements": [
-            {"id": p.id, "element": element_view(catalogue[p.element_id]), "x": p.x, "y": p.y}
-            for p in placed
-        ],
+        "elements": await placed_views(session, placed),
         "areas": [area_view(area) for area in areas],
     }
 

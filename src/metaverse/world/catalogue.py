@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -71,3 +72,12 @@ async def elements_by_id(session: AsyncSession, ids: set[str]) -> dict[str, Elem
         return {}
     rows = await session.scalars(select(Element).where(Element.id.in_(ids)))
     return {element.id: element for element in rows}
+
+
+async def placed_views(session: AsyncSession, placed: Sequence[Any]) -> list[dict[str, Any]]:
+    """Placed elements (of a map or a space) as `{id, element: {...}, x, y}`."""
+    catalogue = await elements_by_id(session, {p.element_id for p in placed})
+    return [
+        {"id": p.id, "element": element_view(catalogue[p.element_id]), "x": p.x, "y": p.y}
+        for p in placed
+    ]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from metaverse.db.ids import new_id
 from metaverse.db.models import Map, MapArea, MapElement
 from metaverse.errors import InvalidInput, NotFound, UnknownId
-from metaverse.world.catalogue import element_view, elements_by_id
+from metaverse.world.catalogue import elements_by_id, placed_views
 from metaverse.world.geometry import Dimensions, format_dimensions
 
 
@@ -139,12 +139,8 @@ async def get_map(session: AsyncSession, map_id: str) -> dict[str, Any]:
     if map_ is None:
         raise NotFound("no map has that id")
     placed, areas = await map_contents(session, map_id)
-    catalogue = await elements_by_id(session, {p.element_id for p in placed})
     return {
         **map_summary(map_),
-        "elements": [
-            {"id": p.id, "element": element_view(catalogue[p.element_id]), "x": p.x, "y": p.y}
-            for p in placed
-        ],
+        "elements": await placed_views(session, placed),
         "areas": [area_view(area) for area in areas],
     }

@@ -6,10 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from metaverse.api.deps import Context
-from metaverse.consumer.health import run_checks
+from metaverse.health import metrics_response, readiness_response
 
 router = APIRouter(tags=["health"])
 
@@ -20,14 +19,10 @@ async def healthz() -> Any:
 
 
 @router.get("/readyz")
-async def readyz(context: Context) -> Any:
-    ready, checks = await run_checks(context.readiness_checks())
-    return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+async def readyz(context: Context) -> JSONResponse:
+    return await readiness_response(context.readiness_checks())
 
 
 @router.get("/metrics")
 async def metrics(context: Context) -> Response:
-    return Response(generate_latest(context.registry), media_type=CONTENT_TYPE_LATEST)
+    return metrics_response(context.registry)
