@@ -9,7 +9,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_WORKERS ?= 2
 
-.PHONY: core-coverage run test venv services services-down chromium lint format typecheck pytest bench clean help
+.PHONY: core-coverage run test venv services services-down chromium browsers webtest lint format typecheck pytest bench clean help
 
 help:
 	@echo "make run    set up and start the whole platform on http://localhost:3000"
@@ -45,6 +45,17 @@ services-down:
 chromium:
 	bash scripts/chromium.sh
 
+# What the browser (e2e) tests drive: Debian's Chromium, and coturn for the TURN test.
+browsers:
+	bash scripts/chromium.sh
+	bash scripts/coturn.sh
+
+# The browser client's pure modules (state reducer, protocol, token refresh) under Node's
+# own test runner: no npm packages.
+webtest:
+	@command -v node >/dev/null || { echo "webtest needs Node.js 20 or newer"; exit 1; }
+	node --test tests/web/
+
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
@@ -65,7 +76,7 @@ core-coverage: $(TEST_STAMP)
 	$(BIN)/coverage run --branch --source=src/metaverse/core -m pytest -q -p no:cacheprovider tests/unit/core
 	$(BIN)/coverage report --fail-under=100 --skip-covered
 
-test: $(TEST_STAMP) services lint typecheck pytest core-coverage
+test: $(TEST_STAMP) services browsers lint typecheck webtest pytest core-coverage
 
 bench: $(TEST_STAMP) services
 	set -a; [ ! -f .services/env ] || . .services/env; set +a; \
