@@ -8,36 +8,52 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from metaverse.backends.eventlog import Record
 from metaverse.chat.messages import ChatMessage
+from metaverse.db.models import Base, SpaceEvent
 from metaverse.db.models import ChatMessage as ChatMessageRow
-from metaverse.db.models import SpaceEvent
 
 Rejected = list[tuple[Record, str]]
 
 
-def _insert_ignore(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> Any:
-    """One multi-row INSERT that skips ids already stored.
+class BulkInsert:
+    """Inserting many rows of one table at once, skipping ids already stored.
 
-    One statement rather than executemany: with aiosqlite every row of an executemany
-    crosses back into the busy event loop's thread (GIL hand-offs of ~5 ms each), which
-    made the in-process consumer fall far behind under load.
+    Built once per table, so that no statement is compiled per batch (compiling a
+    multi-row VALUES statement cost ~200 µs of CPU per row, most of the consumer's time):
+
+    - PostgreSQL: one `INSERT ... SELECT * FROM unnest(<one array per column>)`, the same
+      statement text (and prepared statement) whatever the batch size, and the cheapest
+      for the server too (about half the time of an executemany);
+    - SQLite: an executemany, which sqlite3 runs in C on aiosqlite's thread in one hop.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(model).values(rows).on_conflict_do_nothing(index_elements=["id"])
-    if dialect == "sqlite":
-        return sqlite.insert(model).values(rows).on_conflict_do_nothing(index_elements=["id"])
-    return insert(model).values(rows)  # pragma: no cover - only the two supported databases
 
+    def __init__(self, table: Table, columns: tuple[str, ...]) -> None:
+        self.columns = columns
+        pg = postgresql.dialect()  # type: ignore[no-untyped-call]
+        quote = pg.identifier_preparer.quote
+        arrays = ", ".join(
+            f"CAST(:{name} AS {table.c[name].type.compile(dialect=pg)}[])" for name in columns
+        )
+        # Names from the model, quoted; every value is a bound parameter.
+        self._unnest: TextClause = text(
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)})"  # noqa: S608
+            f" SELECT * FROM unnest({arrays}) ON CONFLICT (id) DO NOTHING"
+        )
+        self._sqlite: Insert = sqlite.insert(table).on_conflict_do_nothing(index_elements=["id"])
 
-# Rows per statement: 11 columns x 1000 stays under both databases' bound-parameter limits.
-ROWS_PER_STATEMENT = 1000
+    async def execute(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        if session.get_bind().dialect.name == "postgresql":
+            arrays = {name: [row[name] for row in rows] for name in self.columns}
+            await session.execute(self._unnest, arrays)
+        else:
+            await session.execute(self._sqlite, rows)
 
 
 def chat_row(record: Record) -> dict[str, Any]:
@@ -78,7 +94,7 @@ def event_row(record: Record) -> dict[str, Any]:
 
 
 async def write(
-    session: AsyncSession, model: Any, records: Sequence[Record], to_row: Any
+    session: AsyncSession, bulk: BulkInsert, records: Sequence[Record], to_row: Any
 ) -> tuple[int, Rejected]:
     """Insert what parses; returns (newest `ts_ms` offered or 0, rejected records)."""
     rows: list[dict[str, Any]] = []
@@ -95,23 +111,43 @@ async def write(
     newest_ms = max(row["ts_ms"] for row in rows)
     try:
         async with session.begin_nested():
-            for start in range(0, len(rows), ROWS_PER_STATEMENT):
-                chunk = rows[start : start + ROWS_PER_STATEMENT]
-                await session.execute(_insert_ignore(session, model, chunk))
+            await bulk.execute(session, rows)
     except IntegrityError:
         # Some row breaks a constraint (its space was deleted, say): find which, one by one.
         for row, record in zip(rows, kept, strict=True):
             try:
                 async with session.begin_nested():
-                    await session.execute(_insert_ignore(session, model, [row]))
+                    await bulk.execute(session, [row])
             except IntegrityError as exc:
                 rejected.append((record, f"rejected by the database: {type(exc.orig).__name__}"))
     return newest_ms, rejected
 
 
+_CHAT_ROWS = BulkInsert(
+    Base.metadata.tables[ChatMessageRow.__tablename__],
+    (
+        "id",
+        "space_id",
+        "scope",
+        "conversation",
+        "room_id",
+        "area",
+        "sender_id",
+        "sender_name",
+        "recipient_id",
+        "text",
+        "ts_ms",
+    ),
+)
+_EVENT_ROWS = BulkInsert(
+    Base.metadata.tables[SpaceEvent.__tablename__],
+    ("id", "space_id", "kind", "user_id", "call_id", "ts_ms", "data"),
+)
+
+
 async def write_chat(session: AsyncSession, records: Sequence[Record]) -> tuple[int, Rejected]:
-    return await write(session, ChatMessageRow, records, chat_row)
+    return await write(session, _CHAT_ROWS, records, chat_row)
 
 
 async def write_events(session: AsyncSession, records: Sequence[Record]) -> tuple[int, Rejected]:
-    return await write(session, SpaceEvent, records, event_row)
+    return await write(session, _EVENT_ROWS, records, event_row)
