@@ -1,0 +1,78 @@
+// Who is here: everyone in the space, me first, with status, status text and whether they
+// are in my call; a button opens a direct conversation with them.
+
+import { h, replace } from "../dom.js";
+import { STATUS_LABELS } from "../protocol.js";
+import { colourFor, displayName } from "./world.js";
+
+export function createPeoplePanel({ onMessage }) {
+  const count = h("span", { class: "space-count", testid: "people-count" }, "0");
+  const list = h("ul", { class: "people-list", testid: "people-list" });
+  const root = h(
+    "section",
+    { class: "space-section people", aria: { labelledby: "people-heading" } },
+    h("h2", { class: "space-section-title", id: "people-heading" }, "Here now ", count),
+    list,
+  );
+  let signature = "";
+
+  function row(person, { isMe, inCall }) {
+    const status = person.status || "available";
+    const name = displayName(person);
+    return h(
+      "li",
+      { class: "person", testid: "person", dataset: { userId: person.userId, status } },
+      h(
+        "span",
+        { class: "person-avatar", style: { "--person-colour": colourFor(person.userId) }, "aria-hidden": "true" },
+        name.charAt(0).toUpperCase(),
+        h("span", { class: `status-dot status-${status}` }),
+      ),
+      h(
+        "span",
+        { class: "person-text" },
+        h("span", { class: "person-name" }, name, isMe ? h("span", { class: "person-you" }, " (you)") : null),
+        h(
+          "span",
+          { class: "person-status" },
+          STATUS_LABELS[status] ?? status,
+          person.statusText ? ` · ${person.statusText}` : "",
+        ),
+      ),
+      inCall ? h("span", { class: "tag tag-call", testid: "person-in-call" }, "In call") : null,
+      status === "dnd" ? h("span", { class: "tag tag-dnd", title: "Do not disturb" }, "DND") : null,
+      isMe
+        ? null
+        : h(
+            "button",
+            {
+              type: "button",
+              class: "button button-quiet button-small person-message",
+              aria: { label: `Message ${name}` },
+              on: { click: () => onMessage(person.userId) },
+            },
+            "Message",
+          ),
+    );
+  }
+
+  return {
+    root,
+    update(state) {
+      const peers = state.call?.peers ?? {};
+      const others = Object.values(state.users).sort((a, b) => displayName(a).localeCompare(displayName(b)));
+      // Positions change all the time and are not shown here: rebuild (and lose the focus
+      // of a button) only when something shown changed.
+      const shown = [state.me, ...others].filter(Boolean).map((p) => [p.userId, displayName(p), p.status, p.statusText, p.userId in peers]);
+      const next = JSON.stringify([shown, Object.keys(peers).length > 0]);
+      if (next === signature) return;
+      signature = next;
+      count.textContent = String(others.length + (state.me ? 1 : 0));
+      replace(
+        list,
+        state.me ? row(state.me, { isMe: true, inCall: Object.keys(peers).length > 0 }) : null,
+        others.map((u) => row(u, { isMe: false, inCall: u.userId in peers })),
+      );
+    },
+  };
+}

@@ -1,0 +1,152 @@
+// The bar above the map (back to the lobby, the space's name, status selector, microphone,
+// camera and screen-share toggles), the connection banner over the map, notices, and the
+// screen shown when the space can't be entered.
+
+import { h, replace } from "../dom.js";
+import { STATUS_LABELS, STATUSES } from "../protocol.js";
+
+export function createToolbar({ name, onLobby, onStatus, onMic, onCamera, onShare }) {
+  const status = h(
+    "select",
+    { id: "space-status", testid: "status-select", on: { change: (e) => onStatus(e.target.value) } },
+    STATUSES.map((s) => h("option", { value: s }, STATUS_LABELS[s])),
+  );
+  const toggle = (testid, label, handler) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "button button-quiet media-toggle",
+        testid,
+        aria: { pressed: "false" },
+        disabled: true,
+        on: { click: handler },
+      },
+      h("span", { class: "media-icon", "aria-hidden": "true" }),
+      h("span", { class: "media-label" }, label),
+    );
+  const mic = toggle("mic-toggle", "Mute", onMic);
+  const camera = toggle("camera-toggle", "Camera off", onCamera);
+  const share = toggle("share-toggle", "Share screen", onShare);
+  const root = h(
+    "div",
+    { class: "space-bar", testid: "space-bar" },
+    h(
+      "button",
+      { type: "button", class: "button button-quiet button-small", testid: "back-to-lobby", on: { click: onLobby } },
+      "← Lobby",
+    ),
+    h("h1", { class: "space-name", testid: "space-name" }, name),
+    h(
+      "div",
+      { class: "space-controls" },
+      h("label", { for: "space-status", class: "space-control-label" }, "Status"),
+      status,
+      h("div", { class: "media-controls", role: "group", aria: { label: "Camera and microphone" } }, mic, camera, share),
+    ),
+  );
+
+  function setToggle(button, { available, pressed, label }) {
+    button.disabled = !available;
+    button.setAttribute("aria-pressed", String(pressed));
+    button.querySelector(".media-label").textContent = label;
+  }
+
+  return {
+    root,
+    setStatus(value) {
+      if (status.value !== value) status.value = value;
+    },
+    /** {audio, video, micOn, cameraOn, sharing, canShare} from the local media. */
+    setMedia(media) {
+      setToggle(mic, { available: media.audio, pressed: !media.micOn, label: media.micOn ? "Mute" : "Unmute" });
+      setToggle(camera, {
+        available: media.video,
+        pressed: !media.cameraOn,
+        label: media.cameraOn ? "Camera off" : "Camera on",
+      });
+      setToggle(share, {
+        available: media.canShare,
+        pressed: media.sharing,
+        label: media.sharing ? "Stop sharing" : "Share screen",
+      });
+    },
+  };
+}
+
+/** The connection banner over the map: hidden while connected. */
+export function createBanner() {
+  const root = h("div", { class: "space-banner", role: "status", testid: "connection-banner", hidden: true });
+  return {
+    root,
+    update({ state, attempt }) {
+      root.dataset.state = state;
+      if (state === "connected" || state === "closed") {
+        root.hidden = true;
+        return;
+      }
+      root.hidden = false;
+      root.textContent = state === "connecting" ? "Connecting…" : attempt > 1 ? `Reconnecting… (attempt ${attempt})` : "Reconnecting…";
+    },
+  };
+}
+
+/** Passing notices (camera refused, call full…), each with a dismiss button. */
+export function createNotices() {
+  const root = h("div", { class: "space-notices", testid: "space-notices", aria: { live: "polite" } });
+  const shown = new Map();
+  const notices = {
+    root,
+    show(key, text, kind = "warn") {
+      shown.get(key)?.remove();
+      const item = h(
+        "div",
+        { class: `notice notice-${kind} space-notice`, testid: `notice-${key}` },
+        h("span", {}, text),
+        h(
+          "button",
+          { type: "button", class: "button button-quiet button-small", aria: { label: "Dismiss" }, on: { click: () => notices.hide(key) } },
+          "×",
+        ),
+      );
+      shown.set(key, item);
+      root.append(item);
+    },
+    hide(key) {
+      shown.get(key)?.remove();
+      shown.delete(key);
+    },
+  };
+  return notices;
+}
+
+const TERMINAL_TEXT = {
+  replaced: ["Opened in another tab", "This space is open in another tab or window, so this one stopped. Close the other one, or come back here."],
+  forbidden: ["This space is private", "Only its members can enter. Ask its owner to add you."],
+  unknown_space: ["No such space", "This space does not exist, or it was deleted."],
+  invalid_token: ["Signed out", "Your session ended. Sign in again to enter the space."],
+  load_failed: ["The space could not be opened", ""],
+};
+
+/** What replaces the map when the space can't be entered (any more). */
+export function terminalView(reason, { onLobby, onRejoin, detail }) {
+  const [title, text] = TERMINAL_TEXT[reason] ?? ["Disconnected", "The connection to the space ended."];
+  return h(
+    "section",
+    { class: "panel space-terminal", role: "alert", testid: "space-error", dataset: { reason } },
+    h("h2", {}, title),
+    h("p", {}, detail || text),
+    h(
+      "p",
+      { class: "space-terminal-actions" },
+      h("a", { href: "/", class: "button", testid: "space-error-lobby", on: { click: (e) => (e.preventDefault(), onLobby()) } }, "Back to the lobby"),
+      onRejoin
+        ? h("button", { type: "button", class: "button button-quiet", testid: "space-rejoin", on: { click: onRejoin } }, "Use this tab instead")
+        : null,
+    ),
+  );
+}
+
+export function replaceWith(el, node) {
+  replace(el, node);
+}

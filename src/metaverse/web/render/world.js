@@ -1,0 +1,379 @@
+// The world on a canvas: floor, elements from their images (a hatched placeholder when an
+// image fails), areas tinted with their names, avatars with name, status dot and a "do not
+// disturb" badge, sliding one cell per STEP_MS, and a camera that follows me. HiDPI aware.
+//
+// Everything that does not move is drawn once into an offscreen layer; a frame then copies
+// the visible part of it and draws the people. Frames are only drawn when something changed.
+
+import { cameraFor, createTweens, sameRect, TILE_PX, visibleTiles } from "./camera.js";
+import { createImageCache } from "./images.js";
+
+const FLOOR = "#e9e2d4";
+const GRID_LINE = "rgb(120 100 70 / 7%)";
+const AREA_STYLE = {
+  private: { fill: "rgb(79 70 229 / 9%)", line: "rgb(79 70 229 / 45%)", label: "#3730a3", note: "private" },
+  silent: { fill: "rgb(100 116 139 / 10%)", line: "rgb(71 85 105 / 45%)", label: "#334155", note: "silent" },
+  room: { fill: "rgb(14 165 233 / 8%)", line: "rgb(2 132 199 / 40%)", label: "#075985", note: "" },
+  spawn: { fill: "rgb(21 128 61 / 7%)", line: "rgb(21 128 61 / 35%)", label: "#166534", note: "" },
+};
+const STATUS_COLOR = { available: "#15803d", busy: "#c9302c", away: "#b45309", dnd: "#c9302c" };
+const AVATAR_W = 32;
+const AVATAR_H = 48;
+/** The largest offscreen layer drawn in one piece, in device pixels; bigger worlds draw per frame. */
+const MAX_LAYER_PIXELS = 4096 * 4096;
+
+/**
+ * @param {HTMLCanvasElement} canvas
+ * @param {{space: object, grid: object, onViewport: (rect) => void}} options
+ */
+export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
+  const ctx = canvas.getContext("2d");
+  const world = { width: grid.width, height: grid.height };
+  const placed = orderElements(space.elements ?? []);
+  const tweens = createTweens();
+  let state = null;
+  let view = { width: 1, height: 1 };
+  let dpr = 1;
+  let layer = null;
+  let layerDirty = true;
+  let dirty = true;
+  let lastViewport = null;
+  let raf = 0;
+  let destroyed = false;
+  const images = createImageCache(() => {
+    layerDirty = true;
+    dirty = true;
+  });
+
+  function resize() {
+    const rect = canvas.getBoundingClientRect();
+    const nextDpr = Math.max(1, Math.min(3, globalThis.devicePixelRatio || 1));
+    const width = Math.max(1, Math.round(rect.width));
+    const height = Math.max(1, Math.round(rect.height));
+    if (width === view.width && height === view.height && nextDpr === dpr) return;
+    view = { width, height };
+    if (nextDpr !== dpr) layerDirty = true;
+    dpr = nextDpr;
+    canvas.width = Math.round(width * dpr);
+    canvas.height = Math.round(height * dpr);
+    dirty = true;
+  }
+
+  const observer = new ResizeObserver(resize);
+  observer.observe(canvas);
+
+  function buildLayer() {
+    layerDirty = false;
+    const w = Math.round(world.width * TILE_PX * dpr);
+    const h = Math.round(world.height * TILE_PX * dpr);
+    if (w * h > MAX_LAYER_PIXELS) {
+      layer = null;
+      return;
+    }
+    layer = layer ?? document.createElement("canvas");
+    layer.width = w;
+    layer.height = h;
+    const g = layer.getContext("2d");
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    drawStatic(g, null);
+  }
+
+  /** Floor, elements and areas; `clip` (in tiles) limits the work when drawing per frame. */
+  function drawStatic(g, clip) {
+    const area = clip ?? { x: 0, y: 0, width: world.width, height: world.height };
+    g.fillStyle = FLOOR;
+    g.fillRect(area.x * TILE_PX, area.y * TILE_PX, area.width * TILE_PX, area.height * TILE_PX);
+    g.strokeStyle = GRID_LINE;
+    g.lineWidth = 1;
+    g.beginPath();
+    for (let x = area.x; x <= area.x + area.width; x++) {
+      g.moveTo(x * TILE_PX + 0.5, area.y * TILE_PX);
+      g.lineTo(x * TILE_PX + 0.5, (area.y + area.height) * TILE_PX);
+    }
+    for (let y = area.y; y <= area.y + area.height; y++) {
+      g.moveTo(area.x * TILE_PX, y * TILE_PX + 0.5);
+      g.lineTo((area.x + area.width) * TILE_PX, y * TILE_PX + 0.5);
+    }
+    g.stroke();
+    const visible = (p) =>
+      !clip || (p.x < clip.x + clip.width && p.y < clip.y + clip.height && p.x + p.w > clip.x && p.y + p.h > clip.y);
+    for (const p of placed.floor) if (visible(p)) drawElement(g, p);
+    for (const a of grid.areas) drawAreaFill(g, a);
+    for (const p of placed.furniture) if (visible(p)) drawElement(g, p);
+    for (const a of grid.areas) drawAreaLabel(g, a);
+  }
+
+  function drawElement(g, p) {
+    const x = p.x * TILE_PX;
+    const y = p.y * TILE_PX;
+    const w = p.w * TILE_PX;
+    const h = p.h * TILE_PX;
+    const entry = images.get(p.imageUrl);
+    if (entry.state === "ok") {
+      g.drawImage(entry.image, x, y, w, h);
+    } else if (entry.state === "error") {
+      drawPlaceholder(g, x, y, w, h);
+    }
+  }
+
+  function frame(now) {
+    raf = 0;
+    if (destroyed) return;
+    schedule();
+    if (!state?.me || view.width < 2) return;
+    const moving = trackPeople(now);
+    if (!dirty && !moving) return;
+    dirty = false;
+    if (layerDirty) buildLayer();
+    const me = tweens.at(state.me.userId, now) ?? state.me;
+    const camera = cameraFor(me, view, world);
+    const tiles = visibleTiles(camera, view, world);
+    if (!sameRect(tiles, lastViewport)) {
+      lastViewport = tiles;
+      onViewport(tiles);
+    }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#d9dde6";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.setTransform(dpr, 0, 0, dpr, -camera.left * dpr, -camera.top * dpr);
+    if (layer) {
+      ctx.drawImage(layer, 0, 0, world.width * TILE_PX, world.height * TILE_PX);
+    } else {
+      drawStatic(ctx, tiles);
+    }
+    drawPeople(now);
+  }
+
+  /** Tell the tweens where everyone should be; true while anyone is still sliding. */
+  function trackPeople(now) {
+    const present = new Set();
+    let moving = false;
+    for (const person of people()) {
+      present.add(person.userId);
+      tweens.track(person.userId, person.x, person.y, now);
+      moving ||= tweens.at(person.userId, now).moving;
+    }
+    for (const id of tweens.ids()) {
+      if (!present.has(id)) {
+        tweens.forget(id);
+        dirty = true;
+      }
+    }
+    return moving;
+  }
+
+  function people() {
+    const list = Object.values(state.users).filter((u) => u.inView);
+    list.push({ ...state.me, isMe: true });
+    return list;
+  }
+
+  function drawPeople(now) {
+    const inCall = new Set(Object.keys(state.call?.peers ?? {}));
+    const drawn = people()
+      .map((p) => ({ ...p, at: tweens.at(p.userId, now) ?? { x: p.x, y: p.y } }))
+      .sort((a, b) => a.at.y - b.at.y || (a.isMe ? 1 : -1));
+    for (const p of drawn) drawAvatar(p, inCall.has(p.userId) || (p.isMe && inCall.size > 0));
+    for (const p of drawn) drawLabel(p);
+  }
+
+  function drawAvatar(p, inCall) {
+    const cx = (p.at.x + 0.5) * TILE_PX;
+    const feet = (p.at.y + 1) * TILE_PX;
+    ctx.fillStyle = "rgb(0 0 0 / 18%)";
+    ctx.beginPath();
+    ctx.ellipse(cx, feet - 3, 11, 4, 0, 0, Math.PI * 2);
+    ctx.fill();
+    if (inCall) {
+      ctx.strokeStyle = "rgb(79 70 229 / 85%)";
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.ellipse(cx, feet - 3, 15, 6, 0, 0, Math.PI * 2);
+      ctx.stroke();
+    }
+    const entry = p.avatarUrl ? images.get(p.avatarUrl) : null;
+    if (entry?.state === "ok") {
+      ctx.drawImage(entry.image, cx - AVATAR_W / 2, feet - AVATAR_H, AVATAR_W, AVATAR_H);
+    } else {
+      drawPawn(ctx, cx, feet, colourFor(p.userId), initialOf(p));
+    }
+    if (p.status === "dnd") drawDndBadge(ctx, cx + 11, feet - AVATAR_H + 6);
+  }
+
+  function drawLabel(p) {
+    const name = displayName(p);
+    const cx = (p.at.x + 0.5) * TILE_PX;
+    const top = (p.at.y + 1) * TILE_PX - AVATAR_H - 6;
+    ctx.font = `${p.isMe ? 600 : 500} 11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+    const textW = Math.min(120, ctx.measureText(name).width);
+    const w = textW + 22;
+    const h = 17;
+    const x = cx - w / 2;
+    const y = top - h;
+    ctx.fillStyle = p.isMe ? "rgb(79 70 229 / 92%)" : "rgb(255 255 255 / 92%)";
+    roundRect(ctx, x, y, w, h, 8);
+    ctx.fill();
+    ctx.strokeStyle = p.isMe ? "rgb(55 48 163)" : "rgb(27 33 48 / 18%)";
+    ctx.lineWidth = 1;
+    ctx.stroke();
+    ctx.fillStyle = STATUS_COLOR[p.status] ?? STATUS_COLOR.available;
+    ctx.beginPath();
+    ctx.arc(x + 9, y + h / 2, 3.5, 0, Math.PI * 2);
+    ctx.fill();
+    ctx.strokeStyle = "#fff";
+    ctx.stroke();
+    ctx.fillStyle = p.isMe ? "#fff" : "#1b2130";
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "left";
+    ctx.fillText(name, x + 16, y + h / 2 + 0.5, textW);
+  }
+
+  function schedule() {
+    if (!raf && !destroyed) raf = requestAnimationFrame(frame);
+  }
+  resize();
+  schedule();
+
+  return {
+    /** Draw this state from the next frame on. */
+    update(next) {
+      if (next !== state) dirty = true;
+      state = next;
+    },
+    /** The last viewport drawn, in tiles. */
+    get viewport() {
+      return lastViewport;
+    },
+    /** Whether every image has loaded or failed (for tests and screenshots). */
+    get settled() {
+      return images.settled() && !layerDirty;
+    },
+    destroy() {
+      destroyed = true;
+      observer.disconnect();
+      if (raf) cancelAnimationFrame(raf);
+      images.clear();
+      layer = null;
+    },
+  };
+}
+
+function orderElements(elements) {
+  const all = elements.map((e) => ({
+    x: e.x,
+    y: e.y,
+    w: e.element?.width ?? 1,
+    h: e.element?.height ?? 1,
+    imageUrl: e.element?.imageUrl ?? null,
+    static: Boolean(e.element?.static),
+  }));
+  // Walkable things (floors, rugs, chairs) lie under furniture; furniture overlaps by depth.
+  const floor = all.filter((e) => !e.static);
+  const furniture = all.filter((e) => e.static).sort((a, b) => a.y + a.h - (b.y + b.h) || a.x - b.x);
+  return { floor, furniture };
+}
+
+function drawAreaFill(g, a) {
+  const style = AREA_STYLE[a.kind] ?? AREA_STYLE.room;
+  g.fillStyle = style.fill;
+  g.fillRect(a.x * TILE_PX, a.y * TILE_PX, a.width * TILE_PX, a.height * TILE_PX);
+  g.strokeStyle = style.line;
+  g.lineWidth = 1.5;
+  g.setLineDash([6, 4]);
+  g.strokeRect(a.x * TILE_PX + 1, a.y * TILE_PX + 1, a.width * TILE_PX - 2, a.height * TILE_PX - 2);
+  g.setLineDash([]);
+}
+
+function drawAreaLabel(g, a) {
+  const style = AREA_STYLE[a.kind] ?? AREA_STYLE.room;
+  const text = style.note ? `${a.name} · ${style.note}` : a.name;
+  g.font = '600 11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+  g.textBaseline = "middle";
+  g.textAlign = "left";
+  const w = Math.min(a.width * TILE_PX - 8, g.measureText(text).width + 12);
+  const x = a.x * TILE_PX + 4;
+  const y = a.y * TILE_PX + 4;
+  g.fillStyle = "rgb(255 255 255 / 85%)";
+  roundRect(g, x, y, w, 16, 5);
+  g.fill();
+  g.fillStyle = style.label;
+  g.fillText(text, x + 6, y + 8.5, w - 12);
+}
+
+function drawPlaceholder(g, x, y, w, h) {
+  g.save();
+  g.fillStyle = "#f3e8e8";
+  g.fillRect(x + 1, y + 1, w - 2, h - 2);
+  g.beginPath();
+  g.rect(x + 1, y + 1, w - 2, h - 2);
+  g.clip();
+  g.strokeStyle = "rgb(201 48 44 / 35%)";
+  g.lineWidth = 2;
+  g.beginPath();
+  for (let d = -h; d < w; d += 8) {
+    g.moveTo(x + d, y + h);
+    g.lineTo(x + d + h, y);
+  }
+  g.stroke();
+  g.restore();
+  g.strokeStyle = "#c9302c";
+  g.lineWidth = 1;
+  g.setLineDash([3, 2]);
+  g.strokeRect(x + 1.5, y + 1.5, w - 3, h - 3);
+  g.setLineDash([]);
+  g.fillStyle = "#c9302c";
+  g.font = '700 14px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+  g.textAlign = "center";
+  g.textBaseline = "middle";
+  g.fillText("?", x + w / 2, y + h / 2 + 1);
+}
+
+/** The stand-in for an avatar without an image: a body and a head in the person's colour. */
+function drawPawn(g, cx, feet, colour, initial) {
+  g.fillStyle = colour;
+  roundRect(g, cx - 10, feet - 24, 20, 21, 8);
+  g.fill();
+  g.beginPath();
+  g.arc(cx, feet - 33, 10, 0, Math.PI * 2);
+  g.fill();
+  g.strokeStyle = "rgb(255 255 255 / 85%)";
+  g.lineWidth = 2;
+  g.stroke();
+  g.fillStyle = "#fff";
+  g.font = '700 11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+  g.textAlign = "center";
+  g.textBaseline = "middle";
+  g.fillText(initial, cx, feet - 32.5);
+}
+
+function drawDndBadge(g, cx, cy) {
+  g.fillStyle = "#c9302c";
+  g.beginPath();
+  g.arc(cx, cy, 7, 0, Math.PI * 2);
+  g.fill();
+  g.strokeStyle = "#fff";
+  g.lineWidth = 1.5;
+  g.stroke();
+  g.fillStyle = "#fff";
+  g.fillRect(cx - 4, cy - 1.25, 8, 2.5);
+}
+
+function roundRect(g, x, y, w, h, r) {
+  g.beginPath();
+  g.roundRect(x, y, w, h, r);
+}
+
+export function displayName(p) {
+  return p.displayName || p.username || "Someone";
+}
+
+function initialOf(p) {
+  return displayName(p).trim().charAt(0).toUpperCase() || "?";
+}
+
+/** A stable colour per user id, for people without an avatar image. */
+export function colourFor(id) {
+  let hash = 0;
+  for (const ch of String(id)) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  return `hsl(${hash % 360} 55% 45%)`;
+}

@@ -1,0 +1,161 @@
+// The chat panel's actions: which conversation a tab opens, loading its history from the
+// API the first time it opens, rooms (list, join, create), and sending over the gateway
+// with a clientId so that the ack or error finds the pending message.
+
+import * as protocol from "../protocol.js";
+import { chatAreaAt } from "../state/grid.js";
+
+const HISTORY_LIMIT = 50;
+
+function newClientId() {
+  return globalThis.crypto?.randomUUID?.() ?? `c${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
+}
+
+/** The API path of a conversation's history, or null (nearby has none). Pure. */
+export function historyPath(spaceId, key) {
+  const q = `limit=${HISTORY_LIMIT}`;
+  if (key === "space") return `/space/${encodeURIComponent(spaceId)}/messages?${q}`;
+  if (key.startsWith("area:")) {
+    return `/space/${encodeURIComponent(spaceId)}/messages?area=${encodeURIComponent(key.slice(5))}&${q}`;
+  }
+  if (key.startsWith("room:")) return `/chatroom/${encodeURIComponent(key.slice(5))}/messages?${q}`;
+  if (key.startsWith("direct:")) return `/dm/${encodeURIComponent(key.slice(7))}/messages?${q}`;
+  return null;
+}
+
+/** The chat frame fields for sending into conversation `key`, or null when it can't take messages. Pure. */
+export function addressOf(key) {
+  if (key === "nearby" || key === "space") return { scope: key };
+  if (key?.startsWith("area:")) return { scope: "area" };
+  if (key?.startsWith("room:") && key.length > 5) return { scope: "room", roomId: key.slice(5) };
+  if (key?.startsWith("direct:") && key.length > 7) return { scope: "direct", to: key.slice(7) };
+  return null;
+}
+
+/**
+ * @param {{spaceId, api, gateway: () => gateway, getState, dispatch, notify: (text) => void}} deps
+ */
+export function createChatController({ spaceId, api, gateway, getState, dispatch, notify }) {
+  const loaded = new Set();
+  const picked = { rooms: null, direct: null };
+  let rooms = [];
+  let roomsVersion = 0;
+
+  async function loadHistory(key) {
+    const path = key && historyPath(spaceId, key);
+    if (!path || loaded.has(key)) return;
+    loaded.add(key);
+    try {
+      const answer = await api.get(path);
+      dispatch({ type: "client/chat-history", payload: { key, messages: answer?.messages ?? [] } });
+    } catch (error) {
+      loaded.delete(key); // try again next time the conversation opens
+      notify(`Could not load earlier messages: ${error.message ?? error}`);
+    }
+  }
+
+  async function loadRooms() {
+    try {
+      const answer = await api.get(`/chatroom?spaceId=${encodeURIComponent(spaceId)}`);
+      rooms = (answer?.rooms ?? []).map((r) => ({ id: r.id, name: r.name, member: Boolean(r.member), private: Boolean(r.private) }));
+      roomsVersion += 1;
+      dispatch({ type: "client/rooms", payload: {} });
+    } catch (error) {
+      notify(`Could not load the rooms: ${error.message ?? error}`);
+    }
+  }
+
+  function currentArea() {
+    const { me, grid } = getState();
+    return me && grid ? chatAreaAt(grid, me.x, me.y) : null;
+  }
+
+  function keyForTab(tab) {
+    if (tab === "nearby" || tab === "space") return tab;
+    if (tab === "area") {
+      const area = currentArea();
+      return area ? `area:${area}` : null;
+    }
+    return picked[tab] ?? null;
+  }
+
+  function open(tab, key = keyForTab(tab)) {
+    dispatch({ type: "client/chat-open", payload: { tab, key } });
+    if (key) loadHistory(key);
+    if (tab === "rooms") loadRooms();
+  }
+
+  function send(text, address = addressOf(getState().chat.active)) {
+    if (!address) return false;
+    const clientId = newClientId();
+    const payload = { ...address, text, clientId, at: Date.now() };
+    if (address.scope === "area") payload.area = currentArea();
+    dispatch({ type: "client/chat-send", payload });
+    const sent = gateway()?.send(protocol.chat({ ...address, text, clientId }));
+    if (!sent) {
+      dispatch({
+        type: "client/chat-failed",
+        payload: { clientId, code: "offline", message: "not connected: try again when the connection is back", retryable: true },
+      });
+    }
+    return true;
+  }
+
+  return {
+    get rooms() {
+      return rooms;
+    },
+    get roomsVersion() {
+      return roomsVersion;
+    },
+    currentArea,
+    /** The panel's actions (see render/chat.js). */
+    actions: {
+      openTab: (tab) => open(tab),
+      pickRoom(roomId) {
+        picked.rooms = roomId ? `room:${roomId}` : null;
+        open("rooms");
+      },
+      async joinRoom(roomId) {
+        try {
+          await api.post(`/chatroom/${encodeURIComponent(roomId)}/join`);
+          loaded.delete(`room:${roomId}`);
+          open("rooms");
+        } catch (error) {
+          notify(`Could not join the room: ${error.message ?? error}`);
+        }
+      },
+      async createRoom(name) {
+        try {
+          const room = await api.post("/chatroom", { spaceId, name });
+          picked.rooms = `room:${room.id}`;
+          open("rooms");
+        } catch (error) {
+          notify(`Could not create the room: ${error.message ?? error}`);
+        }
+      },
+      pickDirect(userId) {
+        picked.direct = userId ? `direct:${userId}` : null;
+        open("direct");
+      },
+      send: (text) => send(text),
+      retry(message) {
+        dispatch({ type: "client/chat-discard", payload: { clientId: message.clientId } });
+        const address = { scope: message.scope };
+        if (message.scope === "room") address.roomId = message.roomId;
+        if (message.scope === "direct") address.to = message.to;
+        send(message.text, address);
+      },
+      discard(message) {
+        dispatch({ type: "client/chat-discard", payload: { clientId: message.clientId } });
+      },
+    },
+    /** Keep the area tab on the area I stand in. */
+    follow() {
+      const { chat } = getState();
+      if (chat.tab !== "area") return;
+      const key = keyForTab("area");
+      if (key !== chat.active) open("area", key);
+    },
+  };
+}

@@ -1,0 +1,312 @@
+// The space screen: the entry module that wires the pure state, the gateway connection,
+// the canvas world, the panels and the call mesh together, and releases all of it on
+// unmount. mountSpace(root, {spaceId, api, config, navigate}) → {unmount()}.
+
+import * as protocol from "../protocol.js";
+import { createScope, h, replace } from "../dom.js";
+import { createGateway } from "../net/gateway.js";
+import { createChatPanel } from "../render/chat.js";
+import { createPeoplePanel } from "../render/people.js";
+import { createBanner, createNotices, createToolbar, terminalView } from "../render/toolbar.js";
+import { createVideoPanel } from "../render/video.js";
+import { createWorld, displayName } from "../render/world.js";
+import { createLocalMedia } from "../rtc/media.js";
+import { createMesh } from "../rtc/mesh.js";
+import { buildGrid } from "../state/grid.js";
+import { initialState, predictMove, reduce } from "../state/space.js";
+import { createChatController } from "./chat.js";
+import { createWalker } from "./keyboard.js";
+
+const STYLESHEET = "/web/space/space.css";
+/** Viewport frames are sent at most this often while the camera glides. */
+const VIEWPORT_MIN_MS = 100;
+
+function addStylesheet() {
+  const existing = document.querySelector(`link[href="${STYLESHEET}"]`);
+  if (existing) return () => {};
+  const link = h("link", { rel: "stylesheet", href: STYLESHEET, testid: "space-stylesheet" });
+  document.head.append(link);
+  return () => link.remove();
+}
+
+export async function mountSpace(root, { spaceId, api, config, navigate, me: profile = null, refreshUser = null }) {
+  const scope = createScope();
+  scope.add(addStylesheet());
+  root.classList.add("space-root");
+  const stage = h("div", { class: "space-stage" });
+  const layout = h("div", { class: "space", testid: "space-screen", dataset: { spaceId, connection: "connecting" } }, stage);
+  replace(root, layout);
+  replace(stage, h("p", { class: "space-loading", testid: "space-loading" }, "Opening the space…"));
+
+  let space;
+  try {
+    [space, profile] = await Promise.all([api.get(`/space/${encodeURIComponent(spaceId)}`), profile ?? api.me()]);
+  } catch (error) {
+    const reason = error?.status === 403 ? "forbidden" : error?.status === 400 || error?.status === 404 ? "unknown_space" : "load_failed";
+    replace(stage, terminalView(reason, { onLobby: () => navigate("/"), detail: reason === "load_failed" ? error.message : "" }));
+    return { unmount: () => scope.dispose() };
+  }
+  return build(root, layout, stage, { space, profile, spaceId, api, config, navigate, refreshUser, scope });
+}
+
+function build(root, layout, stage, { space, profile, spaceId, api, config, navigate, refreshUser, scope }) {
+  const grid = buildGrid(space);
+  let state = reduce(initialState({ spaceId, grid }), { type: "client/profile", payload: profile });
+  let gateway = null;
+  let renderQueued = false;
+  let lastViewportSent = 0;
+  let viewportTimer = null;
+  let unmounted = false;
+
+  // DOM.
+  const canvas = h("canvas", {
+    class: "space-canvas",
+    testid: "space-canvas",
+    tabIndex: 0,
+    role: "application",
+    aria: {
+      label: `Map of ${space.name}. Arrow keys or W A S D walk; Enter opens the chat.`,
+      roledescription: "map",
+    },
+  });
+  const banner = createBanner();
+  const notices = createNotices();
+  const toolbar = createToolbar({
+    name: space.name,
+    onLobby: () => navigate("/"),
+    onStatus: setStatus,
+    onMic: () => media.toggleMic(),
+    onCamera: () => media.toggleCamera(),
+    onShare: () => media.toggleShare().catch((error) => notices.show("share", `Screen sharing did not start: ${error.message}`)),
+  });
+  const videos = createVideoPanel();
+  const people = createPeoplePanel({ onMessage: (userId) => chat.actions.pickDirect(userId) });
+  const chat = createChatController({
+    spaceId,
+    api,
+    gateway: () => gateway,
+    getState: () => state,
+    dispatch,
+    notify: (text) => notices.show("chat", text),
+  });
+  const chatPanel = createChatPanel(chat.actions);
+  replace(stage, canvas, banner.root, notices.root);
+  replace(
+    layout,
+    toolbar.root,
+    h("div", { class: "space-body" }, stage, h("aside", { class: "space-side", aria: { label: "People and chat" } }, videos.root, people.root, chatPanel.root)),
+  );
+
+  // The world.
+  const world = createWorld(canvas, { space, grid, onViewport: sendViewport });
+  scope.add(() => world.destroy());
+  scope.on(canvas, "pointerdown", () => canvas.focus());
+
+  // Media and the call.
+  const media = createLocalMedia({
+    onChange(mediaState) {
+      toolbar.setMedia(mediaState);
+      if (mediaState.message) notices.show("media", mediaState.message);
+      showLocal();
+    },
+  });
+  toolbar.setMedia(media.state);
+  const mesh = createMesh({
+    media,
+    iceServers: () => api.get("/rtc/ice-servers"),
+    send: (to, data) => gateway?.send(protocol.signal(to, data)),
+    onRemote(userId, stream, info) {
+      if (!info) return videos.removeRemote(userId);
+      videos.setRemote(userId, stream, nameOf(userId));
+    },
+    onError: (error) => console.warn("call:", error),
+  });
+  scope.add(() => {
+    mesh.close();
+    media.stop();
+    videos.clear();
+  });
+
+  function showLocal() {
+    const inCall = Boolean(state.call && Object.keys(state.call.peers).length);
+    videos.setLocal(media.stream, { visible: inCall, cameraOn: media.state.cameraOn });
+  }
+
+  // Walking.
+  const walker = createWalker({
+    step(dx, dy) {
+      const target = predictMove(state, dx, dy);
+      if (!target || !gateway?.send(protocol.move(target.x, target.y))) return false;
+      dispatch({ type: "client/move", payload: target });
+      return true;
+    },
+    focusChat: () => chatPanel.focusInput(),
+    leaveChat: () => canvas.focus(),
+    isChatInput: (el) => el === chatPanel.input,
+  });
+  scope.on(window, "keydown", (event) => {
+    if (root.isConnected && (layout.contains(event.target) || event.target === document.body)) walker.onKeyDown(event);
+  });
+  scope.on(window, "keyup", (event) => walker.onKeyUp(event));
+  scope.on(window, "blur", () => walker.reset());
+  scope.add(() => walker.dispose());
+
+  // The connection.
+  function connect() {
+    gateway = createGateway({
+      url: config?.gatewayUrl ?? `${location.protocol === "https:" ? "wss" : "ws"}://${location.hostname}:3001/ws`,
+      spaceId,
+      accessToken: () => api.accessToken(),
+      viewport: () => world.viewport,
+      onFrame: receive,
+      onStatus: connectionChanged,
+    });
+    gateway.start();
+  }
+  scope.add(() => gateway?.stop());
+  scope.on(window, "online", () => gateway?.retryNow());
+
+  function receive(frame) {
+    if (frame.type === "video-call-signaling") {
+      mesh.signal(frame.payload.from, frame.payload.data);
+      return;
+    }
+    if (frame.type === "error" && !(frame.payload.code in protocol.TERMINAL_ERRORS)) {
+      console.warn("gateway error:", frame.payload.code, frame.payload.message);
+    }
+    if (frame.type === "status" && frame.payload.userId === state.me?.userId && refreshUser) {
+      // The top bar shows my status too; the gateway stores it just after echoing it.
+      scope.timeout(() => refreshUser(), 500);
+    }
+    dispatch(frame);
+  }
+
+  function connectionChanged(status) {
+    layout.dataset.connection = status.state;
+    banner.update(status);
+    if (status.state !== "closed") return;
+    mesh.sync(null);
+    if (status.reason === "invalid_token") {
+      navigate(`/login?next=${encodeURIComponent(`/spaces/${spaceId}`)}`);
+      return;
+    }
+    const overlay = terminalView(status.reason, {
+      onLobby: () => navigate("/"),
+      onRejoin:
+        status.reason === "replaced"
+          ? () => {
+              overlay.remove();
+              connect();
+            }
+          : null,
+    });
+    stage.append(overlay);
+  }
+
+  function sendViewport(rect) {
+    dispatch({ type: "client/viewport", payload: rect });
+    const wait = lastViewportSent + VIEWPORT_MIN_MS - performance.now();
+    if (viewportTimer) return;
+    if (wait > 0) {
+      viewportTimer = scope.timeout(() => {
+        viewportTimer = null;
+        sendViewport(world.viewport);
+      }, wait);
+      return;
+    }
+    if (gateway?.send(protocol.viewport(rect))) lastViewportSent = performance.now();
+  }
+
+  function setStatus(value) {
+    if (!gateway?.send(protocol.status(value, state.me?.statusText ?? ""))) {
+      toolbar.setStatus(state.me?.status ?? "available");
+      notices.show("status", "Not connected: your status will change once the connection is back.");
+    }
+  }
+
+  // State and drawing.
+  function dispatch(action) {
+    const next = reduce(state, action);
+    state = next;
+    if (!renderQueued) {
+      renderQueued = true;
+      queueMicrotask(render);
+    }
+  }
+
+  function nameOf(userId) {
+    const user = state.users[userId];
+    return user ? displayName(user) : "Someone";
+  }
+
+  function render() {
+    renderQueued = false;
+    if (unmounted) return;
+    world.update(state);
+    people.update(state);
+    toolbar.setStatus(state.me?.status ?? "available");
+    mesh.sync(state.joined ? state.call : null);
+    for (const userId of videos.remoteIds()) videos.setName(userId, nameOf(userId));
+    showLocal();
+    if (state.callFull) notices.show("call-full", "The call nearby is full: you will join when a place frees up.", "info");
+    else notices.hide("call-full");
+    chat.follow();
+    const area = chat.currentArea();
+    const directPeople = directPeopleOf(state);
+    chatPanel.update({
+      chat: state.chat,
+      me: state.me,
+      rooms: chat.rooms,
+      area,
+      directPeople,
+      canSend: Boolean(state.chat.active),
+      placeholder: placeholderFor(state.chat, area, chat.rooms, directPeople),
+    });
+    // Test and debugging hooks: where I am, and who I am in a call with.
+    canvas.dataset.userId = state.me?.userId ?? "";
+    canvas.dataset.x = String(state.me?.x ?? "");
+    canvas.dataset.y = String(state.me?.y ?? "");
+    layout.dataset.callId = state.call?.callId ?? "";
+    layout.dataset.callPeers = Object.keys(state.call?.peers ?? {}).sort().join(" ");
+  }
+
+  connect();
+  render();
+  canvas.focus({ preventScroll: true });
+
+  return {
+    unmount() {
+      if (unmounted) return;
+      unmounted = true;
+      scope.dispose();
+      root.classList.remove("space-root");
+      replace(root);
+    },
+  };
+}
+
+/** The people a direct message can go to: everyone here, and anyone I have a conversation with. */
+function directPeopleOf(state) {
+  const people = new Map(Object.values(state.users).map((u) => [u.userId, u]));
+  for (const [key, messages] of Object.entries(state.chat.conversations)) {
+    if (!key.startsWith("direct:")) continue;
+    const userId = key.slice(7);
+    if (people.has(userId) || !userId) continue;
+    const theirs = messages.find((m) => m.from.userId === userId);
+    people.set(userId, { userId, username: theirs?.from.username || "Someone", displayName: null });
+  }
+  return [...people.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)));
+}
+
+function placeholderFor(chat, area, rooms, people) {
+  const active = chat.active ?? "";
+  if (active === "nearby") return "Message people nearby";
+  if (active === "space") return "Message everyone in the space";
+  if (active.startsWith("area:")) return `Message everyone in ${area ?? active.slice(5)}`;
+  if (active.startsWith("room:")) return `Message # ${rooms.find((r) => `room:${r.id}` === active)?.name ?? "room"}`;
+  if (active.startsWith("direct:")) {
+    const person = people.find((p) => `direct:${p.userId}` === active);
+    return `Message ${person ? displayName(person) : "them"}`;
+  }
+  return chat.tab === "area" ? "Walk into an area to chat there" : chat.tab === "rooms" ? "Choose a room first" : "Choose someone first";
+}
