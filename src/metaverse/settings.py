@@ -102,6 +102,43 @@ class Settings(BaseSettings):
     consumer_group: str = "metaverse-consumer"
     consumer_batch_size: int = Field(500, ge=1, le=10_000)
     consumer_batch_wait_ms: int = Field(50, ge=1, le=5_000)
+    # How long Kafka waits for a consumer that stopped without leaving its group (killed,
+    # its machine lost) before giving its partitions to another; within the broker's
+    # group.min/max.session.timeout.ms (6 s to 30 min by default).
+    consumer_session_timeout_ms: int = Field(10_000, ge=1_000, le=1_800_000)
+
+    # The browser client. The gateway URL the page is told; unset: built from the request.
+    gateway_url: str | None = None
+    # ICE servers handed to browsers. TURN credentials are coturn's REST-API ones, made
+    # with the secret coturn has as `static-auth-secret`, valid `turn_ttl_s` seconds.
+    stun_urls: Annotated[list[str], NoDecode] = []
+    turn_urls: Annotated[list[str], NoDecode] = []
+    turn_secret: SecretStr | None = None
+    turn_ttl_s: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    ice_transport_policy: Literal["all", "relay"] = "all"
+
+    @field_validator("stun_urls", "turn_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_turn(self) -> Settings:
+        # A URL a browser refuses makes RTCPeerConnection throw: refuse it at start-up.
+        for urls, schemes in (
+            (self.stun_urls, ("stun:", "stuns:")),
+            (self.turn_urls, ("turn:", "turns:")),
+        ):
+            for url in urls:
+                if not url.startswith(schemes):
+                    raise ValueError(f"{url!r} must start with {' or '.join(schemes)}")
+        if self.turn_urls and not self.turn_secret:
+            raise ValueError("METAVERSE_TURN_URLS needs METAVERSE_TURN_SECRET")
+        if self.ice_transport_policy == "relay" and not self.turn_urls:
+            raise ValueError("METAVERSE_ICE_TRANSPORT_POLICY=relay needs METAVERSE_TURN_URLS")
+        return self
 
     @model_validator(mode="after")
     def _check_radii(self) -> Settings:
@@ -122,6 +159,20 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = "localhost" if self.host in ("0.0.0.0", "127.0.0.1", "::") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"
+
+    def web_origins(self) -> list[str]:
+        """Every origin the platform's own pages may be opened from.
+
+        Without a public URL the pages are reachable by each loopback name, and a browser
+        sends whichever one the address bar shows.
+        """
+        origins = [self.web_origin()]
+        if not self.public_url:
+            for host in ("localhost", "127.0.0.1", "[::1]"):
+                origin = f"http://{host}:{self.port}"
+                if origin not in origins:
+                    origins.append(origin)
+        return origins
 
 
 def normalise_database_url(url: str) -> str:

@@ -7,7 +7,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from metaverse import __version__
@@ -21,11 +20,15 @@ from metaverse.api.routes import (
     catalogue,
     chat,
     health,
+    media,
     members,
+    rtc,
     spaces,
     users,
+    web,
 )
 from metaverse.assets.demo import ASSETS_URL_PREFIX, STATIC_DIR
+from metaverse.media.store import MEDIA_URL_PREFIX, MediaStore
 
 API_PREFIX = "/api/v1"
 
@@ -39,8 +42,9 @@ async def _no_lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 def _api_router() -> APIRouter:
     router = APIRouter()
-    for area in (auth, users, catalogue, admin, chat, analytics):
+    for area in (auth, users, catalogue, admin, media, chat, analytics, rtc):
         router.include_router(area.router)
+    router.include_router(web.api_router)
     # The original system's README writes `/spaces...`; its code serves `/space...`.
     # Both answer the same; only the singular appears in the OpenAPI document.
     for prefix, listed in (("/space", True), ("/spaces", False)):
@@ -60,12 +64,12 @@ def create_app(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI
     install_error_handlers(app)
     app.include_router(_api_router(), prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(web.pages)
     app.mount(ASSETS_URL_PREFIX, StaticFiles(directory=STATIC_DIR), name="assets")
-
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        # Until the browser client is served here, the front door is the API's own docs.
-        return RedirectResponse("/docs")
+    app.mount(web.WEB_URL_PREFIX, web.web_files(), name="web")
+    store = MediaStore.in_data_dir(context.settings.data_dir)
+    store.ensure()
+    app.mount(MEDIA_URL_PREFIX, web.media_files(store.directory), name="media")
 
     if context.settings.cors_origins:
         app.add_middleware(
@@ -75,6 +79,8 @@ def create_app(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI
             allow_headers=["authorization", "content-type"],
             max_age=600,
         )
-    app.add_middleware(BodyLimitMiddleware)
+    # Uploads may be larger than any JSON body, on their one route only.
+    upload_limit = {API_PREFIX + media.UPLOAD_PATH: media.MAX_UPLOAD_BODY_BYTES}
+    app.add_middleware(BodyLimitMiddleware, limits=upload_limit)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(context.registry))
     return app

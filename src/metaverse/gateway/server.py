@@ -96,7 +96,7 @@ class Gateway:
     def origins(self) -> list[str | None] | None:
         if "*" in self.settings.ws_origins:
             return None
-        return [self.settings.web_origin(), *self.settings.ws_origins, None]
+        return [*self.settings.web_origins(), *self.settings.ws_origins, None]
 
     @asynccontextmanager
     async def serving(self, host: str, port: int) -> AsyncIterator[Server]:

@@ -134,10 +134,21 @@ async def map_contents(
     return list(elements), list(areas)
 
 
-async def get_map(session: AsyncSession, map_id: str) -> dict[str, Any]:
+async def load_map(session: AsyncSession, map_id: str) -> Map:
     map_ = await session.get(Map, map_id)
     if map_ is None:
         raise NotFound("no map has that id")
+    return map_
+
+
+async def set_thumbnail(session: AsyncSession, map_id: str, thumbnail: str) -> None:
+    map_ = await load_map(session, map_id)
+    map_.thumbnail = thumbnail
+    await session.commit()
+
+
+async def get_map(session: AsyncSession, map_id: str) -> dict[str, Any]:
+    map_ = await load_map(session, map_id)
     placed, areas = await map_contents(session, map_id)
     return {
         **map_summary(map_),

@@ -61,8 +61,3 @@ async def test_no_cross_origin_access_by_default(api: Api) -> None:
     response = await api.client.get("/api/v1/avatars", headers={"origin": "https://evil.example"})
     assert response.status_code == 200
     assert "access-control-allow-origin" not in response.headers
-
-
-async def test_front_page_leads_to_the_docs(api: Api) -> None:
-    response = await api.client.get("/")
-    assert response.status_code == 307 and response.headers["location"] == "/docs"

@@ -10,6 +10,8 @@ from pydantic import Field
 
 from metaverse.api.deps import AdminUser, AuthFirstRoute, Session
 from metaverse.api.fields import Body, Coord, DimensionsText, Id, ImageUrl, Name, Size
+from metaverse.api.routes.media import Media
+from metaverse.media.thumbnails import do_map_thumbnail
 from metaverse.world import catalogue, maps
 from metaverse.world.geometry import parse_dimensions
 
@@ -52,7 +54,8 @@ class AreaBody(Body):
 
 
 class MapBody(Body):
-    thumbnail: ImageUrl | None = None
+    # "": render one from the map's elements.
+    thumbnail: ImageUrl | Literal[""] | None = None
     dimensions: DimensionsText
     name: Name
     default_elements: list[PlacementBody] = Field(
@@ -89,13 +92,15 @@ async def create_avatar(body: AvatarBody, _admin: AdminUser, session: Session) -
 
 
 @router.post("/map")
-async def create_map(body: MapBody, _admin: AdminUser, session: Session) -> Any:
+async def create_map(body: MapBody, _admin: AdminUser, session: Session, store: Media) -> Any:
     map_id = await maps.create_map(
         session,
         name=body.name,
-        thumbnail=body.thumbnail,
+        thumbnail=body.thumbnail or None,
         dimensions=parse_dimensions(body.dimensions),
         placements=[maps.Placement(p.element_id, p.x, p.y) for p in body.default_elements],
         areas=[maps.AreaSpec(a.name, a.x, a.y, a.width, a.height, a.kind) for a in body.areas],
     )
+    if body.thumbnail == "":
+        await do_map_thumbnail(session, store, map_id)
     return {"id": map_id}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Debian's coturn for the TURN (e2e) test. Only the binary is wanted: the test
+# set-up starts `turnserver` itself on loopback with its own arguments, so the
+# package's own service is kept from starting while it installs.
+#
+#   scripts/coturn.sh [install]   install if missing (default)
+#   scripts/coturn.sh status      exit 0 if turnserver runs
+set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+POLICY=/usr/sbin/policy-rc.d
+
+do_status() {
+    command -v turnserver >/dev/null && turnserver --version >/dev/null 2>&1
+}
+
+do_install() {
+    do_status && return 0
+    is_root || die "need root to install coturn"
+    # policy-rc.d exiting 101 tells invoke-rc.d (called by the package's postinst)
+    # not to start the service. An existing policy is left as it is.
+    local ours=0
+    if [[ ! -e "$POLICY" ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$POLICY"
+        chmod 0755 "$POLICY"
+        ours=1
+    fi
+    local status=0
+    (apt_install coturn) || status=$?
+    ((ours)) && rm -f "$POLICY"
+    ((status == 0)) || exit "$status"
+    # On hosts with systemd, keep the unit from starting at boot as well.
+    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+        systemctl disable --now coturn >/dev/null 2>&1 || true
+    fi
+    do_status || die "coturn installed but turnserver does not run"
+}
+
+case "${1:-install}" in
+install | start) do_install ;;
+status) do_status ;;
+stop) ;; # nothing runs in the background
+*) die "usage: $0 install|status" ;;
+esac
