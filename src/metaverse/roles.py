@@ -40,6 +40,7 @@ def open_backends(settings: Settings, broker: MemoryBroker) -> tuple[EventLog, P
         username=settings.kafka_username,
         password=settings.kafka_password.get_secret_value() if settings.kafka_password else None,
         ca_file=str(settings.kafka_ca_file) if settings.kafka_ca_file else None,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
     )
     return event_log, open_pubsub(settings.redis_url, broker)
 

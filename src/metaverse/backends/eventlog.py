@@ -240,6 +240,7 @@ def open_event_log(
     password: str | None = None,
     ca_file: str | None = None,
     timeout_s: float = 5.0,
+    session_timeout_ms: int = 10_000,
 ) -> EventLog:
     """Kafka when a bootstrap `host:port[,...]` is given, else a log of this process."""
     if not kafka_broker:
@@ -256,4 +257,4 @@ def open_event_log(
         password=password,
         ca_file=ca_file,
     )
-    return KafkaEventLog(config, timeout_s=timeout_s)
+    return KafkaEventLog(config, timeout_s=timeout_s, session_timeout_ms=session_timeout_ms)

@@ -3,9 +3,10 @@
 Appends use the plain `Producer`, not `confluent_kafka.aio.AIOProducer`: the latter
 resolves its asyncio futures from worker threads (not thread-safe; it fails outright
 under asyncio debug mode) and hops to a thread for every message. Here `produce()` only
-enqueues (it never blocks), one thread serves delivery reports, and each report reaches
-the event loop through `call_soon_threadsafe`. Readers use `AIOConsumer`, whose results
-come back through the executor, which is safe.
+enqueues (it never blocks), one thread serves delivery reports, and the reports of one
+`poll()` reach the event loop together, through one `call_soon_threadsafe` (one wake-up
+of the loop per batch of acknowledgements, not per message). Readers use `AIOConsumer`,
+whose results come back through the executor, which is safe, and read in batches.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -33,6 +36,12 @@ log = logging.getLogger(__name__)
 # the reason) should normally arrive before ours.
 _TIMEOUT_GRACE_S: Final = 1.0
 _POLL_INTERVAL_S: Final = 0.1
+# Readers ask librdkafka for records in slices this long: `consume` returns at the end of
+# a slice (or sooner, with `max_records`), so batches fill up under load while a record
+# that comes to an idle reader is handed over within a slice.
+_BATCH_FILL_S: Final = 0.05
+
+_Report = tuple[asyncio.Future[None], str, KafkaError | None]
 
 
 class KafkaEventLog:
@@ -47,9 +56,16 @@ class KafkaEventLog:
         partitions: int = 3,
         replication_factor: int = -1,  # -1: the broker's default.replication.factor
         linger_ms: int = 5,
+        session_timeout_ms: int = 10_000,
     ) -> None:
         self.config: dict[str, str | int | float | bool] = dict(config)
         self.timeout_s = timeout_s
+        # How soon a reader that died without leaving (SIGKILL, a lost machine) loses its
+        # partitions to the others; heartbeats come from librdkafka's own thread, so a
+        # busy event loop does not make a live reader look dead.
+        self.session_timeout_ms = session_timeout_ms
+        # Delivery reports, from librdkafka's callbacks to the report thread's hand-off.
+        self._reports: deque[_Report] = deque()
         self._partitions = partitions
         self._replication_factor = replication_factor
         self._ensured: set[str] = set()
@@ -81,8 +97,9 @@ class KafkaEventLog:
         check_record(topic, key, value)
         self._check_usable()
         delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        report = functools.partial(self._on_delivery, delivered, topic)
         try:
-            self._producer.produce(topic, value, key, on_delivery=_reporter(delivered, topic))
+            self._producer.produce(topic, value, key, on_delivery=report)
         except BufferError as error:
             raise EventLogUnavailable("the Kafka producer's queue is full") from error
         except KafkaException as error:
@@ -167,6 +184,26 @@ class KafkaEventLog:
                 self._producer.poll(_POLL_INTERVAL_S)
             except Exception:
                 log.exception("serving Kafka delivery reports failed")
+            self._hand_over()
+        self._hand_over()
+
+    def _on_delivery(
+        self, delivered: asyncio.Future[None], topic: str, error: KafkaError | None, _: Message
+    ) -> None:
+        # Called by librdkafka inside poll() or flush(), in whichever thread calls them.
+        self._reports.append((delivered, topic, error))
+
+    def _hand_over(self) -> None:
+        """Pass the reports gathered so far to their event loops, one call per loop."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Report]] = {}
+        reports = self._reports
+        while reports:
+            report = reports.popleft()
+            by_loop.setdefault(report[0].get_loop(), []).append(report)
+        for loop, batch in by_loop.items():
+            # A closed loop raises RuntimeError: nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, batch)
 
     def _on_error(self, error: KafkaError) -> None:
         if error.fatal():
@@ -176,27 +213,16 @@ class KafkaEventLog:
             log.warning("Kafka producer: %s", error.str())
 
 
-def _reporter(
-    delivered: asyncio.Future[None], topic: str
-) -> Callable[[KafkaError | None, Message], None]:
-    """A delivery callback (called in the report thread) that settles `delivered`."""
-    loop = delivered.get_loop()
-
-    def settle(error: KafkaError | None) -> None:
+def _settle(reports: list[_Report]) -> None:
+    """In the event loop: settle each append's future with its report, in report order."""
+    for delivered, topic, error in reports:
         if delivered.done():  # the caller gave up (timeout or cancellation)
-            return
+            continue
         if error is None:
             delivered.set_result(None)
         else:
             reason = f"Kafka did not store a record for {topic}: {error.str()}"
             delivered.set_exception(EventLogUnavailable(reason))
-
-    def report(error: KafkaError | None, _message: Message) -> None:
-        # A closed loop raises RuntimeError: nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, error)
-
-    return report
 
 
 def _code(error: KafkaException) -> int | None:
@@ -223,12 +249,15 @@ class KafkaReader:
         if self._closed:
             return []
         consumer = await self._started()
-        first: Message | None = await consumer.poll(timeout_s)
-        if first is None:
-            return []
-        messages = [first]
-        if max_records > 1:  # what is already fetched, without waiting
-            messages += await consumer.consume(num_messages=max_records - 1, timeout=0)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            wait_s = max(0.0, min(_BATCH_FILL_S, deadline - loop.time()))
+            messages: list[Message] = await consumer.consume(
+                num_messages=max_records, timeout=wait_s
+            )
+            if messages or wait_s <= 0 or self._closed:
+                break
         records: list[Record] = []
         for message in messages:
             error = message.error()
@@ -284,6 +313,8 @@ class KafkaReader:
                 {
                     **self._log.config,
                     "group.id": self._group,
+                    "session.timeout.ms": self._log.session_timeout_ms,
+                    "heartbeat.interval.ms": min(3000, self._log.session_timeout_ms // 3),
                     "enable.auto.commit": False,
                     "auto.offset.reset": "earliest",
                     "reconnect.backoff.max.ms": 1000,

@@ -278,6 +278,9 @@ class Platform:
             METAVERSE_FRAME_RATE_PER_S="10000",
             METAVERSE_FRAME_BURST="10000",
             METAVERSE_CONSUMER_GROUP=self.group,
+            # A killed consumer's partitions go to its successor after this (the broker's
+            # group.min.session.timeout.ms), not after the default 10 s.
+            METAVERSE_CONSUMER_SESSION_TIMEOUT_MS="6000",
         )
         values.update(extra)
         return values
