@@ -141,6 +141,14 @@ export async function mountEditor(root, { api, navigate, mapId, config }) {
     ZOOMS.map((z) => h("option", { value: String(z), selected: z === state.zoom }, `${Math.round((z / 32) * 100)}%`)),
   );
 
+  /** The largest zoom at which the whole map fits the stage (the smallest when none does). */
+  function fitZoom() {
+    const room = Math.min((stage.clientWidth - 32) / state.model.width, (stage.clientHeight - 32) / state.model.height);
+    state.zoom = ZOOMS.filter((z) => z <= room).pop() ?? ZOOMS[0];
+    zoom.value = String(state.zoom);
+    grid.draw();
+  }
+
   // ------------------------------------------------------------------ map settings
   const nameInput = h("input", { type: "text", maxlength: 64, value: state.model.name, placeholder: "My office", testid: "map-name" });
   scope.on(nameInput, "input", () => {
@@ -161,6 +169,7 @@ export async function mountEditor(root, { api, navigate, mapId, config }) {
     const result = resize(state.model, width, height);
     state.cursor = { x: Math.min(state.cursor.x, width - 1), y: Math.min(state.cursor.y, height - 1) };
     changed(result.model);
+    fitZoom();
     const lost = [];
     if (result.removedElements) lost.push(`removed ${result.removedElements} element(s) outside the map`);
     if (result.removedAreas) lost.push(`removed ${result.removedAreas} area(s)`);
@@ -389,10 +398,7 @@ export async function mountEditor(root, { api, navigate, mapId, config }) {
   );
   nameInput.id ||= "map-name";
 
-  // Fit the map into the stage when it opens.
-  const fit = Math.floor(Math.min((stage.clientWidth - 32) / state.model.width, (stage.clientHeight - 32) / state.model.height));
-  state.zoom = ZOOMS.filter((z) => z <= fit).pop() ?? ZOOMS[0];
-  zoom.value = String(state.zoom);
+  fitZoom();
   renderPalette();
   renderAreas();
   updateReadout();

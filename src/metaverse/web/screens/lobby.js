@@ -20,7 +20,17 @@ function spaceCard(space) {
   return h(
     "li",
     { class: "space-card", testid: "space-card", dataset: { spaceId: space.id } },
-    h("div", { class: "space-thumb" }, imageOr(space.thumbnail, "", thumbnailPlaceholder(space.name))),
+    h(
+      "div",
+      { class: "space-thumb" },
+      imageOr(space.thumbnail, "", thumbnailPlaceholder(space.name)),
+      h(
+        "span",
+        { class: "space-badges" },
+        space.visibility === "private" ? h("span", { class: "badge" }, "Private") : null,
+        space.role && space.role !== "member" ? h("span", { class: "badge badge-quiet" }, space.role) : null,
+      ),
+    ),
     h(
       "div",
       { class: "space-body" },
@@ -29,8 +39,6 @@ function spaceCard(space) {
         "p",
         { class: "space-meta" },
         width ? `${width} × ${height} tiles` : space.dimensions,
-        space.visibility === "private" ? h("span", { class: "badge" }, "Private") : null,
-        space.role && space.role !== "member" ? h("span", { class: "badge badge-quiet" }, space.role) : null,
       ),
       h(
         "a",
