@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 import urllib.error
 
 import pytest
@@ -118,3 +119,52 @@ def test_reloading_keeps_the_screen_and_the_session(signed_up_page: SignedUpPage
     page.go_back()
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_test_id("lobby")).to_be_visible()
+
+
+def test_the_access_token_refreshes_itself_before_it_expires(
+    signed_up_page: SignedUpPage, platform: Platform
+) -> None:
+    page = signed_up_page()
+    expect(page.get_by_test_id("lobby")).to_be_visible()
+    old_token, old_refresh, _ = stored_tokens(page)
+    # Pretend the token runs out in 61 s: the refresh is due in about one second.
+    page.evaluate("localStorage.setItem('metaverse.tokenExpiresAt', String(Date.now() + 61000))")
+    page.reload()
+    page.wait_for_function(
+        "old => localStorage.getItem('metaverse.refreshToken') !== old", arg=old_refresh
+    )
+    token, refresh, expires_at = stored_tokens(page)
+    assert token and token != old_token
+    assert refresh and refresh != old_refresh
+    assert expires_at and int(expires_at) > int(time.time() * 1000) + 5 * 60_000
+    assert platform.api("GET", "/user/me", token=token)["id"]
+    expect(page.get_by_test_id("current-user")).to_be_visible()
+
+
+def test_a_rejected_access_token_is_refreshed_and_the_request_retried(
+    signed_up_page: SignedUpPage,
+) -> None:
+    page = signed_up_page()
+    expect(page.get_by_test_id("lobby")).to_be_visible()
+    _, old_refresh, _ = stored_tokens(page)
+    # A token the server refuses (401) although the page thinks it is still fresh.
+    page.evaluate("localStorage.setItem('metaverse.token', 'not-a-valid-token')")
+    page.reload()
+    expect(page.get_by_test_id("lobby")).to_be_visible()
+    expect(page.get_by_test_id("current-user")).to_be_visible()
+    token, refresh, _ = stored_tokens(page)
+    assert token != "not-a-valid-token"
+    assert refresh != old_refresh
+
+
+def test_a_revoked_session_ends_at_the_sign_in_page(
+    signed_up_page: SignedUpPage, platform: Platform
+) -> None:
+    page = signed_up_page()
+    expect(page.get_by_test_id("lobby")).to_be_visible()
+    _, refresh, _ = stored_tokens(page)
+    platform.api("POST", "/signout", {"refreshToken": refresh})
+    page.evaluate("localStorage.setItem('metaverse.token', 'not-a-valid-token')")
+    page.goto("/profile")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fprofile$"))
+    assert stored_tokens(page) == [None, None, None]
