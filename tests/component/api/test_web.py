@@ -25,6 +25,8 @@ async def test_page_routes_answer_with_the_client(api: Api, path: str) -> None:
     assert response.headers["cache-control"] == "no-cache"
     assert response.content == (WEB_DIR / "index.html").read_bytes()
     assert '<script type="module" src="/web/app.js">' in response.text
+    head = await api.client.head(path)
+    assert head.status_code == 200 and head.content == b""
 
 
 @pytest.mark.parametrize(

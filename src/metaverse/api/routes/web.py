@@ -93,7 +93,7 @@ def index_page() -> FileResponse:
 
 
 for _path in PAGE_ROUTES:
-    pages.add_api_route(_path, index_page, methods=["GET"])
+    pages.add_api_route(_path, index_page, methods=["GET", "HEAD"])
 
 
 def gateway_url(request: Request, configured: str | None, ws_port: int) -> str:
