@@ -84,6 +84,7 @@ async def test_config_points_at_the_gateway_on_the_pages_host(api: Api) -> None:
         "gatewayUrl": "ws://testserver:3001/ws",
         "version": "0.1.0",
         "mediaMaxBytes": 2097152,
+        "adminSignup": "open",
     }
     for host, url in (
         ("127.0.0.1:3000", "ws://127.0.0.1:3001/ws"),
@@ -105,6 +106,8 @@ async def test_configured_gateway_url_wins(api_factory: ApiFactory) -> None:
     api = await api_factory(gateway_url="wss://rt.example.org/ws")
     config = (await api.client.get("/api/v1/config", headers={"host": "x"})).json()
     assert config["gatewayUrl"] == "wss://rt.example.org/ws"
+    closed = await api_factory(admin_signup="closed")
+    assert (await closed.client.get("/api/v1/config")).json()["adminSignup"] == "closed"
 
 
 def test_web_origins_are_every_loopback_name_without_a_public_url() -> None:

@@ -114,4 +114,6 @@ async def get_config(request: Request, context: Context) -> Any:
         "gatewayUrl": gateway_url(request, settings.gateway_url, settings.ws_port),
         "version": __version__,
         "mediaMaxBytes": MAX_UPLOAD_BYTES,
+        # Lets the sign-up form offer an admin account only where one would be granted.
+        "adminSignup": settings.admin_signup,
     }
