@@ -35,7 +35,7 @@ function avatarBadge(me) {
   return imageOr(me.avatarUrl, "", placeholder, { class: "avatar" });
 }
 
-function renderTopbar({ api, navigate }, me) {
+function renderTopbar({ api }, me) {
   const nav = document.querySelector(".topnav");
   const account = document.querySelector(".account");
   if (!me) {
@@ -69,10 +69,7 @@ function renderTopbar({ api, navigate }, me) {
         class: "button button-quiet",
         testid: "sign-out",
         on: {
-          click: async () => {
-            await api.signOut();
-            navigate("/login");
-          },
+          click: () => api.signOut(), // onSignedOut then goes to /login
         },
       },
       "Sign out",
