@@ -181,6 +181,8 @@ export function createChatPanel(actions) {
     );
   }
 
+  let names = new Map();
+
   function renderLog(messages, myUserId) {
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
     if (!messages.length) {
@@ -208,7 +210,7 @@ export function createChatPanel(actions) {
       h(
         "div",
         { class: "chat-meta" },
-        h("span", { class: "chat-author" }, mine ? "You" : m.from.username || "Someone"),
+        h("span", { class: "chat-author", title: m.from.username || "" }, mine ? "You" : names.get(m.from.userId) || m.from.username || "Someone"),
         time ? h("time", { datetime: time.toISOString() }, time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })) : null,
         state === "pending" ? h("span", { class: "chat-state" }, "sending…") : null,
       ),
@@ -254,11 +256,17 @@ export function createChatPanel(actions) {
         if (focusedId) document.getElementById(focusedId)?.focus();
       }
       const messages = (chat.active && chat.conversations[chat.active]) || [];
-      if (messages !== last.messages || view.me?.userId !== last.myUserId) renderLog(messages, view.me?.userId);
+      // Authors by display name when they are here; the username otherwise.
+      const nextNames = new Map(Object.values(view.users ?? {}).map((u) => [u.userId, displayName(u)]));
+      const namesKey = JSON.stringify([...nextNames]);
+      if (messages !== last.messages || view.me?.userId !== last.myUserId || namesKey !== last.namesKey) {
+        names = nextNames;
+        renderLog(messages, view.me?.userId);
+      }
       input.placeholder = view.placeholder;
       input.disabled = !view.canSend;
       sendButton.disabled = !view.canSend;
-      last = { chat, contextKey, messages, myUserId: view.me?.userId };
+      last = { chat, contextKey, messages, myUserId: view.me?.userId, namesKey };
     },
     focusInput() {
       if (!input.disabled) input.focus();

@@ -1,7 +1,7 @@
 // Who is here: everyone in the space, me first, with status, status text and whether they
 // are in my call; a button opens a direct conversation with them.
 
-import { h, replace } from "../dom.js";
+import { h, imageOr, replace } from "../dom.js";
 import { STATUS_LABELS } from "../protocol.js";
 import { colourFor, displayName } from "./world.js";
 
@@ -25,7 +25,9 @@ export function createPeoplePanel({ onMessage }) {
       h(
         "span",
         { class: "person-avatar", style: { "--person-colour": colourFor(person.userId) }, "aria-hidden": "true" },
-        name.charAt(0).toUpperCase(),
+        imageOr(person.avatarUrl, "", () => h("span", { class: "person-initial" }, name.charAt(0).toUpperCase()), {
+          class: "person-image",
+        }),
         h("span", { class: `status-dot status-${status}` }),
       ),
       h(
@@ -63,7 +65,7 @@ export function createPeoplePanel({ onMessage }) {
       const others = Object.values(state.users).sort((a, b) => displayName(a).localeCompare(displayName(b)));
       // Positions change all the time and are not shown here: rebuild (and lose the focus
       // of a button) only when something shown changed.
-      const shown = [state.me, ...others].filter(Boolean).map((p) => [p.userId, displayName(p), p.status, p.statusText, p.userId in peers]);
+      const shown = [state.me, ...others].filter(Boolean).map((p) => [p.userId, displayName(p), p.avatarUrl, p.status, p.statusText, p.userId in peers]);
       const next = JSON.stringify([shown, Object.keys(peers).length > 0]);
       if (next === signature) return;
       signature = next;

@@ -36,7 +36,7 @@ export function createToolbar({ name, onLobby, onStatus, onMic, onCamera, onShar
       { type: "button", class: "button button-quiet button-small", testid: "back-to-lobby", on: { click: onLobby } },
       "← Lobby",
     ),
-    h("h1", { class: "space-name", testid: "space-name" }, name),
+    h("h1", { class: "space-title", testid: "space-name" }, name),
     h(
       "div",
       { class: "space-controls" },
@@ -59,12 +59,11 @@ export function createToolbar({ name, onLobby, onStatus, onMic, onCamera, onShar
     },
     /** {audio, video, micOn, cameraOn, sharing, canShare} from the local media. */
     setMedia(media) {
-      setToggle(mic, { available: media.audio, pressed: !media.micOn, label: media.micOn ? "Mute" : "Unmute" });
-      setToggle(camera, {
-        available: media.video,
-        pressed: !media.cameraOn,
-        label: media.cameraOn ? "Camera off" : "Camera on",
-      });
+      // Before the first call (or without a device) the toggles are off, not "pressed".
+      const micOff = media.audio && !media.micOn;
+      const cameraOff = media.video && !media.cameraOn;
+      setToggle(mic, { available: media.audio, pressed: micOff, label: micOff ? "Unmute" : "Mute" });
+      setToggle(camera, { available: media.video, pressed: cameraOff, label: cameraOff ? "Camera on" : "Camera off" });
       setToggle(share, {
         available: media.canShare,
         pressed: media.sharing,

@@ -19,9 +19,11 @@ export function createVideoPanel() {
   }
 
   function play(tile) {
-    tile.video.play().catch(() => {
-      // Autoplay with sound needs a user gesture: play muted and offer to unmute.
-      if (tile.video.muted) return;
+    tile.video.play().catch((error) => {
+      // A newer stream replaced this one (AbortError): its own play() takes over. Autoplay
+      // with sound refused (NotAllowedError, no user gesture yet): play muted and offer to
+      // unmute.
+      if (error?.name !== "NotAllowedError" || tile.video.muted) return;
       tile.video.muted = true;
       tile.unmute.hidden = false;
       tile.video.play().catch(() => {});

@@ -120,7 +120,7 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
     raf = 0;
     if (destroyed) return;
     schedule();
-    if (!state?.me || view.width < 2) return;
+    if (!state?.joined || !state.me || view.width < 2) return;
     const moving = trackPeople(now);
     if (!dirty && !moving) return;
     dirty = false;
@@ -174,7 +174,27 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
       .map((p) => ({ ...p, at: tweens.at(p.userId, now) ?? { x: p.x, y: p.y } }))
       .sort((a, b) => a.at.y - b.at.y || (a.isMe ? 1 : -1));
     for (const p of drawn) drawAvatar(p, inCall.has(p.userId) || (p.isMe && inCall.size > 0));
-    for (const p of drawn) drawLabel(p);
+    // Labels of people standing close would overlap: nudge later ones up until they fit.
+    const placedLabels = [];
+    for (const p of [...drawn].reverse()) {
+      const label = labelBox(p);
+      for (let tries = 0; tries < 6 && placedLabels.some((other) => overlaps(label, other)); tries++) {
+        label.y -= label.h + 2;
+      }
+      placedLabels.push(label);
+      drawLabel(p, label);
+    }
+  }
+
+  function labelBox(p) {
+    const name = displayName(p);
+    ctx.font = labelFont(p);
+    const textW = Math.min(120, ctx.measureText(name).width);
+    const w = textW + 22;
+    const h = 17;
+    const cx = (p.at.x + 0.5) * TILE_PX;
+    const top = (p.at.y + 1) * TILE_PX - AVATAR_H - 6;
+    return { name, textW, x: cx - w / 2, y: top - h, w, h };
   }
 
   function drawAvatar(p, inCall) {
@@ -200,16 +220,8 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
     if (p.status === "dnd") drawDndBadge(ctx, cx + 11, feet - AVATAR_H + 6);
   }
 
-  function drawLabel(p) {
-    const name = displayName(p);
-    const cx = (p.at.x + 0.5) * TILE_PX;
-    const top = (p.at.y + 1) * TILE_PX - AVATAR_H - 6;
-    ctx.font = `${p.isMe ? 600 : 500} 11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
-    const textW = Math.min(120, ctx.measureText(name).width);
-    const w = textW + 22;
-    const h = 17;
-    const x = cx - w / 2;
-    const y = top - h;
+  function drawLabel(p, { name, textW, x, y, w, h }) {
+    ctx.font = labelFont(p);
     ctx.fillStyle = p.isMe ? "rgb(79 70 229 / 92%)" : "rgb(255 255 255 / 92%)";
     roundRect(ctx, x, y, w, h, 8);
     ctx.fill();
@@ -256,6 +268,14 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
       layer = null;
     },
   };
+}
+
+function labelFont(p) {
+  return `${p.isMe ? 600 : 500} 11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+}
+
+function overlaps(a, b) {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 }
 
 function orderElements(elements) {

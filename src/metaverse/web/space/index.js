@@ -94,7 +94,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
   replace(
     layout,
     toolbar.root,
-    h("div", { class: "space-body" }, stage, h("aside", { class: "space-side", aria: { label: "People and chat" } }, videos.root, people.root, chatPanel.root)),
+    h("div", { class: "space-main" }, stage, h("aside", { class: "space-side", aria: { label: "People and chat" } }, videos.root, people.root, chatPanel.root)),
   );
 
   // The world.
@@ -256,6 +256,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
     chatPanel.update({
       chat: state.chat,
       me: state.me,
+      users: state.users,
       rooms: chat.rooms,
       area,
       directPeople,
