@@ -53,6 +53,7 @@ def test_sign_up_land_in_lobby_sign_out_and_sign_in_again(
     # The refresh token was revoked on the server, not only forgotten by the page.
     with pytest.raises(urllib.error.HTTPError) as refused:
         platform.api("POST", "/token/refresh", {"refreshToken": refresh})
+    refused.value.close()  # an HTTPError holds the response's socket open
     assert refused.value.code == 401
 
     page.goto("/")
