@@ -169,3 +169,19 @@ def test_a_revoked_session_ends_at_the_sign_in_page(
     page.goto("/profile")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fprofile$"))
     assert stored_tokens(page) == [None, None, None]
+
+
+def test_where_admin_sign_up_is_open_the_form_offers_it(
+    new_page: NewPage, platform: Platform
+) -> None:
+    assert platform.api("GET", "/config")["adminSignup"] == "open"
+    page = new_page()
+    page.goto("/signup")
+    username = f"boss{secrets.token_hex(4)}"
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", secrets.token_urlsafe(12))
+    page.get_by_test_id("signup-admin").check()
+    page.press("input[name=password]", "Enter")
+    expect(page.get_by_test_id("nav-editor")).to_be_visible()
+    token = page.evaluate("localStorage.getItem('metaverse.token')")
+    assert platform.api("GET", "/user/me", token=token)["role"] == "admin"

@@ -96,15 +96,18 @@ export function mountSignIn(root, { api, navigate, query }) {
 export function mountSignUp(root, { api, config, navigate, query }) {
   const { username, password } = credentialsFields("new-password");
   const error = statusLine("auth-error", "error");
-  // Only offered when the server says anyone may sign up as an admin.
-  const admin = config?.adminSignup === "open" ? h("input", { type: "checkbox", name: "admin", id: "signup-admin", testid: "signup-admin" }) : null;
+  // Offered only where the server may grant it: to anyone ("open"), or to the very first
+  // account ("first-user"; a refusal then says so).
+  const policy = config?.adminSignup;
+  const admin = policy === "open" || policy === "first-user" ? h("input", { type: "checkbox", name: "admin", id: "signup-admin", testid: "signup-admin" }) : null;
+  const adminHint = policy === "first-user" ? h("small", { class: "hint" }, " (only the platform’s first account)") : null;
   const form = h(
     "form",
     { class: "auth-form", testid: "signup-form", novalidate: true },
     error,
     field("Username", username, "3–64 characters: letters, digits, “_”, “.” and “-”."),
     field("Password", password, "At least 6 characters (the server may ask for more)."),
-    admin ? h("div", { class: "check" }, admin, h("label", { for: admin.id }, "Admin account (can edit maps)")) : null,
+    admin ? h("div", { class: "check" }, admin, h("label", { for: admin.id }, "Admin account (can edit maps)", adminHint)) : null,
     h("button", { type: "submit", class: "button button-block", testid: "signup-submit" }, "Create account"),
   );
   form.addEventListener("submit", (event) => {
