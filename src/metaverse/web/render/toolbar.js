@@ -36,7 +36,7 @@ export function createToolbar({ name, onLobby, onStatus, onMic, onCamera, onShar
       { type: "button", class: "button button-quiet button-small", testid: "back-to-lobby", on: { click: onLobby } },
       "← Lobby",
     ),
-    h("h1", { class: "space-title", testid: "space-name" }, name),
+    h("h1", { class: "space-title", testid: "space-title" }, name),
     h(
       "div",
       { class: "space-controls" },

@@ -43,7 +43,9 @@ export async function mountSpace(root, { spaceId, api, config, navigate, me: pro
     [space, profile] = await Promise.all([api.get(`/space/${encodeURIComponent(spaceId)}`), profile ?? api.me()]);
   } catch (error) {
     const reason = error?.status === 403 ? "forbidden" : error?.status === 400 || error?.status === 404 ? "unknown_space" : "load_failed";
-    replace(stage, terminalView(reason, { onLobby: () => navigate("/"), detail: reason === "load_failed" ? error.message : "" }));
+    const view = terminalView(reason, { onLobby: () => navigate("/"), detail: reason === "load_failed" ? error.message : "" });
+    view.classList.add("space-terminal-page");
+    replace(layout, view);
     return { unmount: () => scope.dispose() };
   }
   return build(root, layout, stage, { space, profile, spaceId, api, config, navigate, refreshUser, scope });

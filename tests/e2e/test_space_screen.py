@@ -1,0 +1,138 @@
+"""The space screen around the call: walls, the keyboard, another tab taking over, unknown
+spaces, status and do-not-disturb, chat tabs with unread counts and history, and the
+microphone toggle."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Platform, SignedUpPage
+from tests.e2e.test_space_call import Grid, dress, enter, position, user_id, walk
+
+# In the demo office: a free cell right above a desk (the desk covers (13, 10) and (14, 10)).
+ABOVE_DESK = (13, 9)
+
+
+def make_space(platform: Platform, page: Page, body: dict[str, str]) -> str:
+    token = page.account.token  # type: ignore[attr-defined]
+    space_id: str = platform.api("POST", "/space", {"visibility": "public", **body}, token)[
+        "spaceId"
+    ]
+    return space_id
+
+
+def office(platform: Platform, page: Page) -> tuple[str, Grid]:
+    token = page.account.token  # type: ignore[attr-defined]
+    maps = platform.api("GET", "/maps", token=token)["maps"]
+    map_id = next(m["id"] for m in maps if m["name"] == "Demo office")
+    space_id = make_space(platform, page, {"name": "Office", "mapId": map_id})
+    return space_id, Grid(platform.api("GET", f"/space/{space_id}", token=token))
+
+
+def test_walls_keyboard_another_tab_and_unknown_spaces(
+    platform: Platform, signed_up_page: SignedUpPage
+) -> None:
+    ann = signed_up_page()
+    space_id, grid = office(platform, ann)
+    enter(ann, space_id)
+    canvas = ann.get_by_test_id("space-canvas")
+    expect(canvas).to_be_focused()
+
+    # A desk blocks: the step is refused on the spot and nothing moves.
+    walk(ann, grid, ABOVE_DESK)
+    ann.keyboard.press("ArrowDown")
+    ann.wait_for_timeout(300)
+    assert position(ann) == ABOVE_DESK
+
+    # Enter goes to the chat input; keys typed there are text, not steps; Escape leaves.
+    ann.keyboard.press("Enter")
+    chat_input = ann.locator("input[name=message]")
+    expect(chat_input).to_be_focused()
+    ann.keyboard.type("wasd")
+    expect(chat_input).to_have_value("wasd")
+    assert position(ann) == ABOVE_DESK
+    ann.keyboard.press("Escape")
+    expect(canvas).to_be_focused()
+    ann.keyboard.press("ArrowLeft")
+    expect(canvas).to_have_attribute("data-x", str(ABOVE_DESK[0] - 1))
+
+    # The same person in a second tab takes over; the first says so and stops.
+    second = ann.context.new_page()
+    enter(second, space_id)
+    error = ann.get_by_test_id("space-error")
+    expect(error).to_have_attribute("data-reason", "replaced")
+    expect(error).to_contain_text("another tab")
+    expect(ann.get_by_test_id("space-screen")).to_have_attribute("data-connection", "closed")
+    ann.get_by_test_id("space-rejoin").click()
+    expect(ann.get_by_test_id("space-screen")).to_have_attribute("data-connection", "connected")
+    expect(second.get_by_test_id("space-error")).to_have_attribute("data-reason", "replaced")
+
+    # A space that does not exist: a message and a way back to the lobby.
+    ann.goto("/spaces/no-such-space")
+    error = ann.get_by_test_id("space-error")
+    expect(error).to_have_attribute("data-reason", "unknown_space")
+    ann.get_by_test_id("space-error-lobby").click()
+    ann.wait_for_url("**/")
+    expect(ann.get_by_test_id("lobby")).to_be_visible()
+
+
+def test_status_dnd_chat_tabs_history_and_microphone(
+    platform: Platform, signed_up_page: SignedUpPage
+) -> None:
+    ann, bob = signed_up_page(), signed_up_page()
+    dress(platform, ann, "Ann Lee", "Ada")
+    dress(platform, bob, "Bob Ng", "Bao")
+    # 3 x 2 cells: wherever the two appear, they are within the call radius.
+    space_id = make_space(platform, ann, {"name": "Huddle", "dimensions": "3x2"})
+    enter(ann, space_id)
+    enter(bob, space_id)
+    expect(ann.locator(f'video[data-user-id="{user_id(bob)}"]')).to_have_count(1)
+    expect(bob.locator(f'video[data-user-id="{user_id(ann)}"]')).to_have_count(1)
+
+    # The microphone toggle mutes the track everyone receives.
+    mic = ann.get_by_test_id("mic-toggle")
+    expect(mic).to_be_enabled()
+    mic.click()
+    expect(mic).to_have_attribute("aria-pressed", "true")
+    enabled = ann.get_by_test_id("local-video").evaluate(
+        "v => v.srcObject.getAudioTracks().map(t => t.enabled)"
+    )
+    assert enabled == [False]
+    mic.click()
+    expect(mic).to_have_attribute("aria-pressed", "false")
+
+    # Do not disturb: others see it, and it takes Ann out of the call.
+    ann.get_by_test_id("status-select").select_option("dnd")
+    ann_row = bob.locator(f'[data-testid=person][data-user-id="{user_id(ann)}"]')
+    expect(ann_row).to_have_attribute("data-status", "dnd")
+    expect(ann_row).to_contain_text("Do not disturb")
+    expect(bob.locator("video[data-user-id]")).to_have_count(0)
+    expect(ann.locator("video[data-user-id]")).to_have_count(0)
+    ann.get_by_test_id("status-select").select_option("available")
+    expect(ann_row).to_have_attribute("data-status", "available")
+    expect(bob.locator(f'video[data-user-id="{user_id(ann)}"]')).to_have_count(1)
+
+    # Space-wide chat: an unread count on Bob's tab until he opens it.
+    ann.get_by_test_id("chat-tab-space").click()
+    ann.locator("input[name=message]").fill("all hands at three")
+    ann.locator("input[name=message]").press("Enter")
+    expect(bob.get_by_test_id("chat-unread-space")).to_have_text("1")
+    bob.get_by_test_id("chat-tab-space").click()
+    expect(bob.get_by_test_id("chat-log")).to_contain_text("all hands at three")
+    expect(bob.get_by_test_id("chat-unread-space")).to_be_hidden()
+
+    # A direct message from the people list.
+    bob.locator(f'[data-testid=person][data-user-id="{user_id(ann)}"] button').click()
+    expect(bob.get_by_test_id("chat-tab-direct")).to_have_attribute("aria-selected", "true")
+    bob.locator("input[name=message]").fill("psst")
+    bob.locator("input[name=message]").press("Enter")
+    expect(ann.get_by_test_id("chat-unread-direct")).to_have_text("1")
+
+    # History comes from the API when a tab opens, also after a reload.
+    bob.reload()
+    expect(bob.get_by_test_id("space-screen")).to_have_attribute("data-connection", "connected")
+    bob.get_by_test_id("chat-tab-space").click()
+    expect(bob.get_by_test_id("chat-log")).to_contain_text("all hands at three")
+    bob.get_by_test_id("chat-tab-direct").click()
+    bob.get_by_test_id("chat-direct-select").select_option(user_id(ann))
+    expect(bob.get_by_test_id("chat-log")).to_contain_text("psst")
