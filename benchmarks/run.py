@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ("bench_core.py", "bench_gateway.py", "bench_chat.py")
+BENCHMARKS = ("bench_core.py", "bench_gateway.py", "bench_chat.py", "bench_calls.py")
 
 
 def main(argv: list[str] | None = None) -> int:
