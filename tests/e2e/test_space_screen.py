@@ -136,3 +136,30 @@ def test_status_dnd_chat_tabs_history_and_microphone(
     bob.get_by_test_id("chat-tab-direct").click()
     bob.get_by_test_id("chat-direct-select").select_option(user_id(ann))
     expect(bob.get_by_test_id("chat-log")).to_contain_text("psst")
+
+
+# The shape of a peer's video: WebRTC may scale it down under load, but keeps its shape.
+VIDEO_SHAPE = """([userId, ratio]) => {
+  const video = document.querySelector(`video[data-user-id="${userId}"]`);
+  return Boolean(video) && video.videoHeight > 0
+    && Math.abs(video.videoWidth / video.videoHeight - ratio) < 0.05;
+}"""
+CAMERA = 4 / 3  # the fake camera: 640 x 480
+SCREEN = 1280 / 720  # the fake screen: the window
+
+
+def test_screen_share_replaces_the_camera_and_gives_it_back(
+    platform: Platform, signed_up_page: SignedUpPage
+) -> None:
+    ann, bob = signed_up_page(), signed_up_page()
+    space_id = make_space(platform, ann, {"name": "Demo corner", "dimensions": "3x2"})
+    enter(ann, space_id)
+    enter(bob, space_id)
+    bob.wait_for_function(VIDEO_SHAPE, arg=[user_id(ann), CAMERA])
+    share = ann.get_by_test_id("share-toggle")
+    share.click()
+    expect(share).to_have_attribute("aria-pressed", "true")
+    bob.wait_for_function(VIDEO_SHAPE, arg=[user_id(ann), SCREEN])
+    share.click()
+    expect(share).to_have_attribute("aria-pressed", "false")
+    bob.wait_for_function(VIDEO_SHAPE, arg=[user_id(ann), CAMERA])

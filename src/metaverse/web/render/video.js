@@ -88,6 +88,11 @@ export function createVideoPanel() {
       }
       refresh();
     },
+    /** The peer connection's `connectionState`, on the tile as `data-connection`. */
+    setState(userId, connection) {
+      const entry = tiles.get(userId);
+      if (entry) entry.figure.dataset.connection = connection;
+    },
     setName(userId, name) {
       const entry = tiles.get(userId);
       if (entry && entry.caption.textContent !== name) entry.caption.textContent = name;

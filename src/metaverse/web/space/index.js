@@ -121,6 +121,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
       if (!info) return videos.removeRemote(userId);
       videos.setRemote(userId, stream, nameOf(userId));
     },
+    onPeerState: (userId, connection) => videos.setState(userId, connection),
     onError: (error) => console.warn("call:", error),
   });
   scope.add(() => {
@@ -230,6 +231,9 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
   function dispatch(action) {
     const next = reduce(state, action);
     state = next;
+    // The mesh follows the call at once: a signal in the same batch as the call event
+    // that announced its sender must find that peer's connection already there.
+    mesh.sync(state.joined ? state.call : null);
     if (!renderQueued) {
       renderQueued = true;
       queueMicrotask(render);
@@ -247,7 +251,6 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
     world.update(state);
     people.update(state);
     toolbar.setStatus(state.me?.status ?? "available");
-    mesh.sync(state.joined ? state.call : null);
     for (const userId of videos.remoteIds()) videos.setName(userId, nameOf(userId));
     showLocal();
     if (state.callFull) notices.show("call-full", "The call nearby is full: you will join when a place frees up.", "info");
