@@ -4,7 +4,7 @@ microphone toggle."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.e2e.conftest import Platform, SignedUpPage
 from tests.e2e.test_space_call import Grid, dress, enter, position, user_id, walk
@@ -163,3 +163,36 @@ def test_screen_share_replaces_the_camera_and_gives_it_back(
     share.click()
     expect(share).to_have_attribute("aria-pressed", "false")
     bob.wait_for_function(VIDEO_SHAPE, arg=[user_id(ann), CAMERA])
+
+
+def test_reconnects_with_backoff_when_the_socket_drops(
+    platform: Platform, signed_up_page: SignedUpPage
+) -> None:
+    ann = signed_up_page()
+    routes: list[WebSocketRoute] = []
+
+    def gateway(ws: WebSocketRoute) -> None:
+        routes.append(ws)
+        if len(routes) == 2:
+            ws.close(code=1011, reason="still down")  # the first retry fails too
+        else:
+            ws.connect_to_server()
+
+    ann.route_web_socket(lambda url: url.endswith("/ws"), gateway)
+    space_id = make_space(platform, ann, {"name": "Flaky", "dimensions": "10x10"})
+    enter(ann, space_id)
+    screen = ann.get_by_test_id("space-screen")
+    routes[0].close(code=1011, reason="gateway restarting")
+    expect(screen).to_have_attribute("data-connection", "reconnecting")
+    banner = ann.get_by_test_id("connection-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Reconnecting")
+    expect(screen).to_have_attribute("data-connection", "connected", timeout=10_000)
+    expect(banner).to_be_hidden()
+    assert len(routes) == 3
+    # Joined again: walking works on the new connection.
+    x, y = position(ann)
+    target = (x + 1, y) if x < 9 else (x - 1, y)
+    ann.get_by_test_id("space-canvas").focus()
+    ann.keyboard.press("ArrowRight" if target[0] > x else "ArrowLeft")
+    expect(ann.get_by_test_id("space-canvas")).to_have_attribute("data-x", str(target[0]))
