@@ -15,7 +15,7 @@ ABOVE_DESK = (13, 9)
 
 def make_space(platform: Platform, page: Page, body: dict[str, str]) -> str:
     token = page.account.token  # type: ignore[attr-defined]
-    space_id: str = platform.api("POST", "/space", {"visibility": "public", **body}, token)[
+    space_id: str = platform.api("POST", "/space", {"visibility": "public"} | body, token)[
         "spaceId"
     ]
     return space_id
@@ -66,6 +66,14 @@ def test_walls_keyboard_another_tab_and_unknown_spaces(
     ann.get_by_test_id("space-rejoin").click()
     expect(ann.get_by_test_id("space-screen")).to_have_attribute("data-connection", "connected")
     expect(second.get_by_test_id("space-error")).to_have_attribute("data-reason", "replaced")
+
+    # Someone else's private space: a message, no way in.
+    bob = signed_up_page()
+    private = make_space(
+        platform, bob, {"name": "Bob's den", "dimensions": "4x4", "visibility": "private"}
+    )
+    ann.goto(f"/spaces/{private}")
+    expect(ann.get_by_test_id("space-error")).to_have_attribute("data-reason", "forbidden")
 
     # A space that does not exist: a message and a way back to the lobby.
     ann.goto("/spaces/no-such-space")
