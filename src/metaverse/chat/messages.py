@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from metaverse.errors import InvalidInput
@@ -69,8 +69,26 @@ class ChatMessage:
     room_id: str | None = None
     area: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, in declaration order (what `dataclasses.asdict` gives, without its
+        recursive copying)."""
+        return {
+            "id": self.id,
+            "space_id": self.space_id,
+            "scope": self.scope,
+            "conversation": self.conversation,
+            "sender_id": self.sender_id,
+            "sender_name": self.sender_name,
+            "text": self.text,
+            "ts_ms": self.ts_ms,
+            "to": self.to,
+            "room_id": self.room_id,
+            "area": self.area,
+        }
+
     def to_bytes(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        """The event log record (and the `message` of a live delivery)."""
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChatMessage:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from metaverse.backends.eventlog import EventLog
 from metaverse.backends.pubsub import PubSub
@@ -33,16 +32,20 @@ class Routing:
     members: tuple[str, ...] = field(default_factory=tuple)  # room members, for `room`
 
 
-def delivery_bytes(message: ChatMessage, routing: Routing) -> bytes:
-    body: dict[str, Any] = {
-        "kind": "chat",
-        "message": json.loads(message.to_bytes()),
+def delivery_bytes(message: ChatMessage, routing: Routing, record: bytes | None = None) -> bytes:
+    """`{"kind":"chat","message":<record>,"x","y","call","members"}`: the log `record` of
+    `message` (encoded here if not given) spliced in as it is, not decoded and encoded again."""
+    if record is None:
+        record = message.to_bytes()
+    hints = {
         "x": routing.x,
         "y": routing.y,
         "call": list(routing.call),
         "members": list(routing.members),
     }
-    return json.dumps(body, separators=(",", ":")).encode()
+    # The hints' object without its opening brace closes the delivery's object.
+    tail = json.dumps(hints, separators=(",", ":")).encode()
+    return b'{"kind":"chat","message":' + record + b"," + tail[1:]
 
 
 def deletion_bytes(space_id: str, message_id: str) -> bytes:
@@ -56,10 +59,11 @@ class ChatPipeline:
 
     async def send(self, message: ChatMessage, routing: Routing) -> None:
         """Append durably (raises `EventLogUnavailable` if it can't), then publish."""
-        await self._log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
+        record = message.to_bytes()
+        await self._log.append(CHAT_TOPIC, message.conversation.encode(), record)
         try:
             await self._pubsub.publish(
-                space_channel(message.space_id), delivery_bytes(message, routing)
+                space_channel(message.space_id), delivery_bytes(message, routing, record)
             )
         except Exception:  # stored already: it shows up in history even if live delivery fails
             log.warning("live delivery of chat message %s failed", message.id, exc_info=True)

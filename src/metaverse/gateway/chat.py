@@ -1,15 +1,23 @@
 """Spatial chat in the gateway: checking and sending a client's message, and delivering
 messages from pub/sub to the right people on this gateway.
 
+A connection's messages are checked one after the other as they are read, then stored
+concurrently (up to MAX_IN_FLIGHT of them at once): one client's throughput is not bound
+by the round trip of each append. Its replies (`chat-ack`, `chat-error`) still go out in
+the order its messages came, and the appends of one conversation start in that order
+(the log keeps each key in append order).
+
 Recipients are chosen where they are connected, from routing hints the sender's gateway
 put in the delivery (its cell, its call, a room's members), so gateways share no state.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from typing import Any
+from collections import deque
+from typing import Any, Final
 
 from metaverse.accounts.ratelimit import TokenBucket
 from metaverse.backends.eventlog import EventLogUnavailable
@@ -29,12 +37,41 @@ from metaverse.protocol.codec import encode
 log = logging.getLogger(__name__)
 
 
+# A connection's messages being stored at once; its reader waits while there are this
+# many, so a client that floods (above its rate limit's burst) can't grow memory.
+MAX_IN_FLIGHT: Final = 16
+
+
 class ChatError(Exception):
     def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retryable = retryable
+
+
+def _error_frame(client_id: str | None, error: ChatError) -> str:
+    return encode(
+        "chat-error",
+        {
+            "clientId": client_id,
+            "code": error.code,
+            "message": error.message,
+            "retryable": error.retryable,
+        },
+    )
+
+
+class _Replies:
+    """The replies one connection is owed, oldest first: each is sent once it and all
+    before it are ready."""
+
+    __slots__ = ("connection", "owed", "room")
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.owed: deque[asyncio.Future[str]] = deque()
+        self.room: asyncio.Future[None] | None = None  # the reader, waiting for a free place
 
 
 class ChatRelay:
@@ -45,11 +82,14 @@ class ChatRelay:
         self._directory = directory
         self._clock = clock
         self._radius_tiles = radius_tiles
+        self._replies: dict[Connection, _Replies] = {}  # connections with replies owed
 
     async def send(
         self, host: SpaceHost, connection: Connection, message: m.Chat, bucket: TokenBucket
     ) -> None:
-        """Check, send and acknowledge one message; every failure is a `chat-error`."""
+        """Check one message and start storing it; it is answered (an ack, or a
+        `chat-error` for every failure) after the connection's earlier messages. Waits
+        only while MAX_IN_FLIGHT of the connection's messages are being stored."""
         client_id = message.client_id
         try:
             if client_id is None:
@@ -57,28 +97,58 @@ class ChatRelay:
             if bucket.try_acquire() > 0:
                 raise ChatError("rate_limited", "too many messages; slow down", retryable=True)
             chat, routing = await self._prepare(host, connection, message)
-            try:
-                await self._pipeline.send(chat, routing)
-            except EventLogUnavailable as exc:
-                raise ChatError(
-                    "unavailable", "the message could not be stored; try again", retryable=True
-                ) from exc
         except ChatError as error:
-            connection.send(
-                encode(
-                    "chat-error",
-                    {
-                        "clientId": client_id,
-                        "code": error.code,
-                        "message": error.message,
-                        "retryable": error.retryable,
-                    },
-                )
-            )
+            frame = _error_frame(client_id, error)
+            if connection not in self._replies:
+                connection.send(frame)
+                return
+            ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            ready.set_result(frame)
+            self._owe(connection, ready)
             return
-        connection.send(
-            encode("chat-ack", {"clientId": client_id, "id": chat.id, "ts": chat.ts_ms})
-        )
+        replies = self._replies.get(connection)
+        while replies is not None and len(replies.owed) >= MAX_IN_FLIGHT:
+            replies.room = asyncio.get_running_loop().create_future()
+            await replies.room
+            replies = self._replies.get(connection)
+        # Tasks start in creation order: so do the appends of this connection's messages.
+        self._owe(connection, asyncio.create_task(self._store(chat, routing, client_id)))
+
+    async def _store(self, chat: ChatMessage, routing: Routing, client_id: str) -> str:
+        """Append and publish; the reply frame."""
+        try:
+            await self._pipeline.send(chat, routing)
+        except Exception as exc:
+            if not isinstance(exc, EventLogUnavailable):  # a bug: the sender still hears
+                log.exception("storing chat message %s failed", chat.id)
+            error = ChatError(
+                "unavailable", "the message could not be stored; try again", retryable=True
+            )
+            return _error_frame(client_id, error)
+        return encode("chat-ack", {"clientId": client_id, "id": chat.id, "ts": chat.ts_ms})
+
+    def _owe(self, connection: Connection, reply: asyncio.Future[str]) -> None:
+        replies = self._replies.get(connection)
+        if replies is None:
+            replies = self._replies[connection] = _Replies(connection)
+        replies.owed.append(reply)
+        reply.add_done_callback(lambda _: self._flush(replies))
+
+    def _flush(self, replies: _Replies) -> None:
+        """Send the replies that are ready, oldest first, up to the first still pending."""
+        owed = replies.owed
+        while owed and owed[0].done():
+            reply = owed.popleft()
+            if reply.cancelled():  # the gateway is stopping
+                continue
+            replies.connection.send(reply.result())
+        room = replies.room
+        if room is not None and len(owed) < MAX_IN_FLIGHT:
+            if not room.done():  # done: its reader was cancelled (the connection closed)
+                room.set_result(None)
+            replies.room = None
+        if not owed and self._replies.get(replies.connection) is replies:
+            del self._replies[replies.connection]
 
     async def _prepare(
         self, host: SpaceHost, connection: Connection, message: m.Chat

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from metaverse.backends.eventlog import MemoryEventLog
+from metaverse.backends.eventlog import MemoryEventLog, MemoryReader
 from metaverse.chat.messages import CHAT_TOPIC
+from metaverse.chat.pipeline import ChatPipeline
 from metaverse.db.models import ChatRoom, ChatRoomMember
-from tests.component.gateway.conftest import Client, World
+from metaverse.gateway.chat import MAX_IN_FLIGHT, ChatRelay
+from tests.component.gateway.conftest import Client, World, WorldFactory
 from tests.component.gateway.test_calls import walk
 
 SPAWN = [("spawn", 5, 5, 1, 1, "spawn")]
@@ -169,3 +173,113 @@ async def test_chat_needs_the_capability(world: World) -> None:
     client, _ = await world.join(space, token)
     await client.send("chat", {"scope": "space", "text": "hi", "clientId": "c1"})
     assert (await client.expect("error"))["code"] == "no_capability"
+
+
+class HeldLog:
+    """The gateway's own in-memory log, except that appends of the conversations in `held`
+    wait until `release` (as a slow partition would)."""
+
+    def __init__(self, log: MemoryEventLog, held: set[bytes]) -> None:
+        self.log = log
+        self.held = held
+        self.waiting = 0
+        self._released = asyncio.Event()
+
+    async def append(self, topic: str, key: bytes, value: bytes) -> None:
+        if key in self.held:
+            self.waiting += 1
+            await self._released.wait()
+        await self.log.append(topic, key, value)
+
+    def release(self) -> None:
+        self._released.set()
+
+    async def ping(self) -> None:
+        await self.log.ping()
+
+    async def close(self) -> None:
+        await self.log.close()
+
+    def reader(self, group: str, topics: Sequence[str]) -> MemoryReader:
+        return self.log.reader(group, topics)
+
+
+def hold(world: World, *conversations: str) -> HeldLog:
+    gateway = world.gateway
+    assert isinstance(gateway.event_log, MemoryEventLog)
+    held = HeldLog(gateway.event_log, {c.encode() for c in conversations})
+    gateway.chat = ChatRelay(
+        ChatPipeline(held, gateway.pubsub),
+        gateway.directory,
+        world.clock,
+        radius_tiles=world.gateway.settings.chat_radius,
+    )
+    return held
+
+
+async def test_replies_keep_the_order_of_the_messages_while_they_are_stored_concurrently(
+    world: World,
+) -> None:
+    space = await world.space(20, 20, areas=SPAWN)
+    (_, a), (_, b) = await crowd(world, space, 2)
+    held = hold(world, f"space:{space}")
+    try:
+        await replies_in_order(a, b, held)
+    finally:
+        held.release()  # whatever happened: a held append would stall the teardown
+
+
+async def replies_in_order(a: Client, b: Client, held: HeldLog) -> None:
+    chats = [
+        {"scope": "space", "text": "slow", "clientId": "1"},  # its append waits
+        {"scope": "nearby", "text": "fast", "clientId": "2"},  # another conversation
+        {"scope": "space", "text": "x" * 2001, "clientId": "3"},  # refused at once
+        {"scope": "nearby", "text": "fast too", "clientId": "4"},
+    ]
+    for chat in chats:
+        await a.send("chat", chat)
+    # The nearby messages were stored and shown, behind the held one: their acks wait.
+    assert [(await b.expect("chat"))["text"] for _ in range(2)] == ["fast", "fast too"]
+    await a.quiet()
+    assert held.waiting == 1
+    held.release()
+    replies = [await a.recv() for _ in chats]
+    assert [(r["type"], r["payload"]["clientId"]) for r in replies] == [
+        ("chat-ack", "1"),
+        ("chat-ack", "2"),
+        ("chat-error", "3"),
+        ("chat-ack", "4"),
+    ]
+    assert (await b.expect("chat"))["text"] == "slow"
+    stored = [json.loads(r.value)["text"] for r in held.log.records(CHAT_TOPIC)]
+    assert stored == ["fast", "fast too", "slow"]
+
+
+async def test_a_connection_has_a_bounded_number_of_messages_in_flight(
+    world_factory: WorldFactory,
+) -> None:
+    world: World = await world_factory(chat_rate_per_s=1000, chat_burst=1000)
+    space = await world.space(20, 20, areas=SPAWN)
+    (_, a), (_, b) = await crowd(world, space, 2)
+    held = hold(world, f"space:{space}")
+    try:
+        await bounded(a, b, held)
+    finally:
+        held.release()
+
+
+async def bounded(a: Client, b: Client, held: HeldLog) -> None:
+    count = MAX_IN_FLIGHT + 3
+    for n in range(count):
+        await a.send("chat", {"scope": "space", "text": f"m{n}", "clientId": str(n)})
+    await a.quiet()
+    # The reader stopped reading while MAX_IN_FLIGHT appends were under way.
+    assert held.waiting == MAX_IN_FLIGHT
+    held.release()
+    replies = [await a.recv() for _ in range(count)]
+    assert [r["payload"]["clientId"] for r in replies] == [str(n) for n in range(count)]
+    assert {r["type"] for r in replies} == {"chat-ack"}
+    assert [(await b.expect("chat"))["text"] for _ in range(count)] == [
+        f"m{n}" for n in range(count)
+    ]
+    assert held.waiting == count
