@@ -46,10 +46,11 @@ export function createToolbar({ name, onLobby, onStatus, onMic, onCamera, onShar
     ),
   );
 
-  function setToggle(button, { available, pressed, label }) {
+  // Toggle buttons keep their label; `aria-pressed` (and its red look) says the state:
+  // "Mute" pressed = muted, "Camera off" pressed = camera off, "Share screen" pressed = sharing.
+  function setToggle(button, { available, pressed }) {
     button.disabled = !available;
     button.setAttribute("aria-pressed", String(pressed));
-    button.querySelector(".media-label").textContent = label;
   }
 
   return {
@@ -60,15 +61,9 @@ export function createToolbar({ name, onLobby, onStatus, onMic, onCamera, onShar
     /** {audio, video, micOn, cameraOn, sharing, canShare} from the local media. */
     setMedia(media) {
       // Before the first call (or without a device) the toggles are off, not "pressed".
-      const micOff = media.audio && !media.micOn;
-      const cameraOff = media.video && !media.cameraOn;
-      setToggle(mic, { available: media.audio, pressed: micOff, label: micOff ? "Unmute" : "Mute" });
-      setToggle(camera, { available: media.video, pressed: cameraOff, label: cameraOff ? "Camera on" : "Camera off" });
-      setToggle(share, {
-        available: media.canShare,
-        pressed: media.sharing,
-        label: media.sharing ? "Stop sharing" : "Share screen",
-      });
+      setToggle(mic, { available: media.audio, pressed: media.audio && !media.micOn });
+      setToggle(camera, { available: media.video, pressed: media.video && !media.cameraOn });
+      setToggle(share, { available: media.canShare, pressed: media.sharing });
     },
   };
 }
