@@ -102,6 +102,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
   // The world.
   const world = createWorld(canvas, { space, grid, onViewport: sendViewport });
   scope.add(() => world.destroy());
+  scope.add(() => clearTimeout(viewportTimer));
   scope.on(canvas, "pointerdown", () => canvas.focus());
 
   // Media and the call.
@@ -211,7 +212,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
     const wait = lastViewportSent + VIEWPORT_MIN_MS - performance.now();
     if (viewportTimer) return;
     if (wait > 0) {
-      viewportTimer = scope.timeout(() => {
+      viewportTimer = setTimeout(() => {
         viewportTimer = null;
         sendViewport(world.viewport);
       }, wait);
