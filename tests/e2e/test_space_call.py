@@ -1,33 +1,36 @@
 """The space screen in a real browser: walking with the keyboard, proximity video between
 two people, nearby chat that a third person far away does not get, and chat text that
-stays text.
-
-Positions come from the canvas's `data-x`/`data-y` (my position as the page knows it);
-paths are found on the collision grid of `GET /space/<id>`, as the page builds it.
-"""
+stays text."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections import deque
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Platform, SignedUpPage
-
-Cell = tuple[int, int]
+from tests.e2e.world import (
+    Cell,
+    Grid,
+    dress,
+    enter,
+    no_call,
+    position,
+    send_chat,
+    step,
+    user_id,
+    walk,
+    watch_dialogs,
+)
 
 # Two spots in the open-plan office of the demo map, on the free row between desk rows.
 WEST: Cell = (12, 8)
 EAST: Cell = (20, 8)
 RADIUS = 2.0  # PROXIMITY_RADIUS
 LEAVE_RADIUS = 3.0  # PROXIMITY_LEAVE_RADIUS
-# Arrow keys and WASD both walk.
-KEYS: dict[Cell, str] = {(1, 0): "ArrowRight", (-1, 0): "ArrowLeft", (0, 1): "s", (0, -1): "w"}
 XSS = "<img src=x onerror=alert(1)>"
 
 # A remote video that plays: it has frames, and its clock moves on.
@@ -37,116 +40,6 @@ VIDEO_PLAYS = """(userId) => {
   if (video.dataset.t0 === undefined) { video.dataset.t0 = String(video.currentTime); return false; }
   return video.currentTime > Number(video.dataset.t0);
 }"""
-
-
-class Grid:
-    """The free cells of a space, from `GET /space/<id>`."""
-
-    def __init__(self, space: dict[str, Any]) -> None:
-        width, height = (int(n) for n in space["dimensions"].split("x"))
-        self.width, self.height = width, height
-        self.blocked: set[Cell] = set()
-        for placed in space["elements"]:
-            element = placed["element"]
-            if element["static"]:
-                for dy in range(element["height"]):
-                    for dx in range(element["width"]):
-                        self.blocked.add((placed["x"] + dx, placed["y"] + dy))
-
-    def free(self, cell: Cell) -> bool:
-        x, y = cell
-        return 0 <= x < self.width and 0 <= y < self.height and cell not in self.blocked
-
-    def path(self, start: Cell, goal: Cell) -> list[Cell]:
-        """The cells after `start` on a shortest walk to `goal`."""
-        previous: dict[Cell, Cell | None] = {start: None}
-        queue = deque([start])
-        while queue:
-            cell = queue.popleft()
-            if cell == goal:
-                break
-            for dx, dy in KEYS:
-                step = (cell[0] + dx, cell[1] + dy)
-                if step not in previous and self.free(step):
-                    previous[step] = cell
-                    queue.append(step)
-        assert goal in previous, f"no path from {start} to {goal}"
-        walk: list[Cell] = []
-        at: Cell | None = goal
-        while at is not None and at != start:
-            walk.append(at)
-            at = previous[at]
-        return walk[::-1]
-
-
-def watch_dialogs(page: Page, seen: list[str]) -> None:
-    """Record (and dismiss) any alert: chat text must never run as script."""
-
-    def record(dialog: Dialog) -> None:
-        seen.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", record)
-
-
-def position(page: Page) -> Cell:
-    x, y = page.get_by_test_id("space-canvas").evaluate("c => [c.dataset.x, c.dataset.y]")
-    return int(x), int(y)
-
-
-def user_id(page: Page) -> str:
-    return str(page.account.user_id)  # type: ignore[attr-defined]
-
-
-def dress(platform: Platform, page: Page, name: str, avatar: str) -> None:
-    """Give the page's user a display name and one of the demo avatars."""
-    token = page.account.token  # type: ignore[attr-defined]
-    avatars = platform.api("GET", "/avatars", token=token)["avatars"]
-    avatar_id = next(a["id"] for a in avatars if a["name"] == avatar)
-    platform.api("POST", "/user/metadata", {"avatarId": avatar_id}, token)
-    platform.api("PATCH", "/user/me", {"displayName": name}, token)
-
-
-def enter(page: Page, space_id: str) -> None:
-    page.goto(f"/spaces/{space_id}")
-    expect(page.get_by_test_id("space-screen")).to_have_attribute("data-connection", "connected")
-    expect(page.get_by_test_id("space-canvas")).not_to_have_attribute("data-x", "")
-
-
-def step(page: Page, key: str, expected: Cell) -> None:
-    page.keyboard.press(key)
-    canvas = page.get_by_test_id("space-canvas")
-    expect(canvas).to_have_attribute("data-x", str(expected[0]), timeout=3000)
-    expect(canvas).to_have_attribute("data-y", str(expected[1]), timeout=3000)
-
-
-def walk(page: Page, grid: Grid, goal: Cell) -> None:
-    """Walk to `goal` with the keyboard, one cell per key press."""
-    page.get_by_test_id("space-canvas").focus()
-    for _ in range(200):
-        at = position(page)
-        if at == goal:
-            time.sleep(0.2)  # a correction from the server would arrive by now
-            if position(page) == goal:
-                return
-            continue
-        nxt = grid.path(at, goal)[0]
-        step(page, KEYS[(nxt[0] - at[0], nxt[1] - at[1])], nxt)
-    raise AssertionError(f"could not walk to {goal}; at {position(page)}")
-
-
-def no_call(page: Page) -> None:
-    expect(page.locator("video[data-user-id]")).to_have_count(0, timeout=5000)
-    expect(page.get_by_test_id("space-screen")).to_have_attribute("data-call-id", "")
-
-
-def send_chat(page: Page, text: str) -> None:
-    box = page.locator("input[name=message]")
-    box.fill(text)
-    box.press("Enter")
-    expect(
-        page.locator(f'[data-testid=chat-message][data-state="sent"] >> text="{text}"')
-    ).to_be_visible()
 
 
 @pytest.fixture

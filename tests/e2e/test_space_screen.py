@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.e2e.conftest import Platform, SignedUpPage
-from tests.e2e.test_space_call import Grid, dress, enter, position, user_id, walk
+from tests.e2e.world import Grid, dress, enter, position, user_id, walk
 
 # In the demo office: a free cell right above a desk (the desk covers (13, 10) and (14, 10)).
 ABOVE_DESK = (13, 9)
