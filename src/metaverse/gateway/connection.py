@@ -1,7 +1,12 @@
-"""One client connection: a bounded outbox drained by its writer task, with optional batching.
+"""One client connection: a bounded outbox, written by the gateway's flusher or its own writer.
 
-The space host never awaits a socket: it puts encoded frames into outboxes. A client that
-can't keep up fills its outbox and is closed (1013) rather than buffered without bound.
+The space host never awaits a socket: it puts encoded frames into outboxes. The `Flusher`
+writes them straight to the socket, at the end of the current loop iteration for plain
+clients and once per batch tick for `batch` clients: one timer for every connection, not a
+timer and two task wake-ups per connection and tick. Only when a socket stops taking data
+(the transport's write buffer is over its limit) or the connection closes does the
+connection's writer task take over its outbox, waiting for the socket to drain. A client
+that can't keep up fills its outbox and is closed (1013) rather than buffered without bound.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from typing import Final
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from metaverse.core.ids import SpaceId, UserId
+from metaverse.gateway.wire import BATCH, batch_frame
 
 # Close codes (documented in docs/protocol.md).
 CLOSE_NORMAL: Final = 1000
@@ -27,16 +34,51 @@ CLOSE_UNKNOWN_SPACE: Final = 4004
 CLOSE_REPLACED: Final = 4009
 
 MAX_BATCH_FRAMES: Final = 256
+# A batch stops growing past this many characters (a bigger frame goes alone), so that
+# coalescing never makes a message too big for a client that accepts each frame alone.
+MAX_BATCH_CHARS: Final = 256 * 1024
 # How long a closing handshake may take before the socket is cut.
 CLOSE_TIMEOUT_S: Final = 2.0
 
 
-class _Close:
-    __slots__ = ("code", "reason")
+class Flusher:
+    """Writes the outboxes of connections that have frames waiting.
 
-    def __init__(self, code: int, reason: str) -> None:
-        self.code = code
-        self.reason = reason
+    Plain connections are flushed once the current loop iteration is done (every frame
+    queued meanwhile goes out in one socket write), `batch` connections when the batch
+    tick that started with the first of them ends. Timers exist only while frames wait.
+    """
+
+    def __init__(self, batch_tick_s: float) -> None:
+        self.batch_tick_s = batch_tick_s
+        self._now: list[Connection] = []
+        self._tick: list[Connection] = []
+        self._now_handle: asyncio.Handle | None = None
+        self._tick_handle: asyncio.TimerHandle | None = None
+
+    def queue(self, connection: Connection) -> None:
+        """`connection` has frames waiting (called once until it is flushed)."""
+        if BATCH in connection.capabilities:
+            self._tick.append(connection)
+            if self._tick_handle is None:
+                loop = asyncio.get_running_loop()
+                self._tick_handle = loop.call_later(self.batch_tick_s, self._flush_tick)
+        else:
+            self._now.append(connection)
+            if self._now_handle is None:
+                self._now_handle = asyncio.get_running_loop().call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._now_handle = None
+        pending, self._now = self._now, []
+        for connection in pending:
+            connection.flush()
+
+    def _flush_tick(self) -> None:
+        self._tick_handle = None
+        pending, self._tick = self._tick, []
+        for connection in pending:
+            connection.flush()
 
 
 class Connection:
@@ -45,16 +87,15 @@ class Connection:
         websocket: ServerConnection,
         *,
         outbox_frames: int,
-        batch_tick_s: float,
+        flusher: Flusher,
         on_overflow: Callable[[], None] = lambda: None,
     ) -> None:
         self.websocket = websocket
-        # A deque and an event rather than asyncio.Queue: this is the hottest path of
-        # the gateway, and the bound is enforced here anyway.
-        self.outbox: deque[str | _Close | None] = deque()
-        self._ready = asyncio.Event()
+        # Frames not yet written to the socket. A deque rather than asyncio.Queue: this is
+        # the hottest path of the gateway, and the bound is enforced here anyway.
+        self.outbox: deque[str] = deque()
         self._outbox_frames = outbox_frames
-        self.batch_tick_s = batch_tick_s
+        self._flusher = flusher
         self.user_id: UserId | None = None
         self.space_id: SpaceId | None = None
         self.capabilities: frozenset[str] = frozenset()
@@ -62,7 +103,11 @@ class Connection:
         # old clients get `space-joined` exactly as they know it.
         self.announce_capabilities = False
         self.closing = False
-        self.frames_out = 0
+        self._queued = False  # waiting in the flusher
+        # The writer task owns the outbox: the socket is backed up, or it is closing.
+        self._handed_over = False
+        self._wake = asyncio.Event()
+        self._close_with: tuple[int, str] | None = None
         self._on_overflow = on_overflow
         self._closer: asyncio.Task[None] | None = None
 
@@ -72,18 +117,21 @@ class Connection:
 
     @property
     def batching(self) -> bool:
-        return "batch" in self.capabilities
+        return BATCH in self.capabilities
 
     def send(self, frame: str) -> bool:
         """Queue a frame; False when it was not queued (the connection is closing)."""
         if self.closing:
             return False
-        if len(self.outbox) >= self._outbox_frames:
+        outbox = self.outbox
+        if len(outbox) >= self._outbox_frames:
             self._on_overflow()
             self.close(CLOSE_SLOW, "too slow: outbox full")
             return False
-        self.outbox.append(frame)
-        self._ready.set()
+        outbox.append(frame)
+        if not self._queued:
+            self._queued = True
+            self._flusher.queue(self)
         return True
 
     def close(self, code: int, reason: str) -> None:
@@ -92,13 +140,14 @@ class Connection:
             return
         self.closing = True
         if code != CLOSE_SLOW:
-            self._put(_Close(code, reason))
+            self._close_with = (code, reason)
+            self._hand_over()
             return
         # The writer is likely stuck sending to this very client: drop what waits and
         # close from here, cutting the socket if even the close frame can't go out.
         # The reader then ends and the user leaves.
         self.outbox.clear()
-        self._put(None)
+        self._hand_over()
         self._closer = asyncio.get_running_loop().create_task(self._close_stuck(code, reason))
 
     async def _close_stuck(self, code: int, reason: str) -> None:
@@ -110,49 +159,72 @@ class Connection:
             self.websocket.transport.abort()
 
     def finish(self) -> None:
-        """The reader is done: let the writer stop."""
+        """The reader is done: let the writer write what waits and stop."""
         if not self.closing:
             self.closing = True
-            self._put(None)
+            self._hand_over()
 
-    def _put(self, item: _Close | None) -> None:
-        self.outbox.append(item)
-        self._ready.set()
+    def flush(self) -> None:
+        """Write what waits straight to the socket, or leave it to the writer task."""
+        self._queued = False
+        if self._handed_over or not self.outbox:
+            return
+        websocket = self.websocket
+        if (
+            websocket.paused
+            or websocket.protocol.state is not State.OPEN
+            or websocket.transport.is_closing()
+        ):
+            # Backed up or closing: the writer waits for the socket to drain, in order.
+            self._hand_over()
+            return
+        protocol = websocket.protocol
+        outbox = self.outbox
+        if self.batching:
+            while outbox:
+                protocol.send_text(self._next_batch().encode())
+        else:
+            while outbox:
+                protocol.send_text(outbox.popleft().encode())
+        # One write for all of them. The state is OPEN, so no end-of-stream marker
+        # (written only after a closing handshake) can be among the chunks.
+        websocket.transport.write(b"".join(protocol.data_to_send()))
 
-    async def _get(self) -> str | _Close | None:
-        while not self.outbox:
-            self._ready.clear()
-            await self._ready.wait()
-        return self.outbox.popleft()
+    def _next_batch(self) -> str:
+        """The next frame to send to a `batch` client: up to MAX_BATCH_FRAMES in one."""
+        outbox = self.outbox
+        frames = [outbox.popleft()]
+        chars = len(frames[0])
+        while outbox and len(frames) < MAX_BATCH_FRAMES:
+            chars += len(outbox[0])
+            if chars > MAX_BATCH_CHARS:
+                break
+            frames.append(outbox.popleft())
+        return frames[0] if len(frames) == 1 else batch_frame(frames)
+
+    def _hand_over(self) -> None:
+        self._handed_over = True
+        self._wake.set()
 
     async def writer(self) -> None:
+        """Write the outbox whenever the flusher can't: the socket is slow, or closing."""
+        websocket = self.websocket
         try:
             while True:
-                item = await self._get()
-                if item is None:
+                await self._wake.wait()
+                self._wake.clear()
+                # Waiting for the socket to drain is what the writer is for: frames that
+                # come meanwhile gather, and go out together when it has.
+                while self.outbox:
+                    if self.batching:
+                        await websocket.send(self._next_batch())
+                    else:
+                        await websocket.send(self.outbox.popleft())
+                if self._close_with is not None:
+                    await websocket.close(*self._close_with)
                     return
-                if isinstance(item, _Close):
-                    await self.websocket.close(item.code, item.reason)
+                if self.closing:
                     return
-                if self.batching:
-                    await self._send_batch(item)
-                else:
-                    await self.websocket.send(item)
-                    self.frames_out += 1
+                self._handed_over = False
         except ConnectionClosed:
             return
-
-    async def _send_batch(self, first: str) -> None:
-        # Let one tick's worth of frames gather, then send them as one.
-        await asyncio.sleep(self.batch_tick_s)
-        frames = [first]
-        outbox = self.outbox
-        while len(frames) < MAX_BATCH_FRAMES and outbox and isinstance(outbox[0], str):
-            frames.append(outbox.popleft())  # type: ignore[arg-type]
-        if len(frames) == 1:
-            await self.websocket.send(first)
-        else:
-            await self.websocket.send(
-                '{"type":"batch","payload":{"messages":[' + ",".join(frames) + "]}}"
-            )
-        self.frames_out += len(frames)

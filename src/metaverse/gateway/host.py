@@ -33,6 +33,11 @@ class SpaceHost:
         self._statuses: dict[UserId, tuple[str, str]] = {}
         self._metrics = metrics
         self._record = record
+        self._encoder = Encoder(self._profiles, self._statuses)
+        # Labelled children looked up once: `labels()` costs more than the increment.
+        self._frames_out = {
+            wire_type: metrics.frames_out.labels(wire_type) for wire_type, _ in WIRE_TYPES.values()
+        }
 
     def __len__(self) -> int:
         return len(self.connections)
@@ -84,6 +89,7 @@ class SpaceHost:
         self._apply(self.space.leave(user_id))
         self._profiles.pop(user_id, None)
         self._statuses.pop(user_id, None)
+        self._encoder.forget(user_id)
         self._metrics.users.labels(self.space_id).set(len(self.connections))
 
     def move(self, user_id: UserId, x: int, y: int) -> None:
@@ -118,25 +124,43 @@ class SpaceHost:
         return False
 
     def _apply(self, events: list[ev.Event]) -> None:
-        encoder = Encoder(self._profiles, self._statuses)
         domain: list[ev.DomainEvent] = []
         for event in events:
-            if isinstance(event, ev.DomainEvent):
+            kind = type(event)
+            if kind is ev.Movement:
+                self._movement(event)  # type: ignore[arg-type]
+            elif kind in WIRE_TYPES:
+                self._deliver(event)  # type: ignore[arg-type]
+            elif isinstance(event, ev.DomainEvent):
                 domain.append(event)
-            elif type(event) in WIRE_TYPES:
-                self._deliver(event, encoder)
         if domain:
             self._record(self.space_id, domain)
 
-    def _space_joined(self, event: ev.SpaceJoined, encoder: Encoder, connection: Connection) -> str:
-        payload = encoder.payload(event, with_profiles=PROFILES in connection.capabilities)
+    def _movement(self, event: ev.Movement) -> None:
+        """The bulk of the traffic: no capability, no profile variant, one text for all."""
+        frame = self._encoder.movement(event)
+        mover = event.user_id
+        connections = self.connections
+        sent = 0
+        # This loop runs for every recipient of every move: keep it to lookups.
+        for recipient in event.recipients:
+            if recipient != mover:  # movers are told nothing when a move succeeds
+                connection = connections.get(recipient)
+                if connection is not None:
+                    sent += connection.send(frame)
+        if sent:
+            # Counted once per event, not per recipient.
+            self._frames_out["movement"].inc(sent)
+
+    def _space_joined(self, event: ev.SpaceJoined, connection: Connection) -> str:
+        payload = self._encoder.payload(event, with_profiles=PROFILES in connection.capabilities)
         if connection.announce_capabilities:
             payload["capabilities"] = sorted(connection.capabilities)
         if event.in_view is not None:
             payload["inView"] = list(event.in_view)
         return encode("space-joined", payload)
 
-    def _deliver(self, event: ev.Outgoing, encoder: Encoder) -> None:
+    def _deliver(self, event: ev.Outgoing) -> None:
         wire_type, capability = WIRE_TYPES[type(event)]
         if wire_type == "movement-rejected":
             self._metrics.rejected_moves.inc()
@@ -144,17 +168,16 @@ class SpaceHost:
         if isinstance(event, ev.SpaceJoined):
             connection = connections.get(event.user_id)
             if connection is not None:
-                connection.send(self._space_joined(event, encoder, connection))
+                connection.send(self._space_joined(event, connection))
             return
-        mover = event.user_id if isinstance(event, ev.Movement) else None
-        # This loop runs for every recipient of every event: keep it to lookups.
+        encoder = self._encoder
         plain: str | None = None
         profiled: str | None = None
         sent = 0
         for recipient in event.recipients:
             connection = connections.get(recipient)
-            if connection is None or recipient == mover:
-                continue  # movers are told nothing when a move succeeds
+            if connection is None:
+                continue
             capabilities = connection.capabilities
             if capability is not None and capability not in capabilities:
                 continue
@@ -167,5 +190,4 @@ class SpaceHost:
                     plain = encoder.frame(event, with_profiles=False)
                 sent += connection.send(plain)
         if sent:
-            # Counted once per event, not per recipient.
-            self._metrics.frames_out.labels(wire_type).inc(sent)
+            self._frames_out[wire_type].inc(sent)

@@ -34,7 +34,7 @@ from metaverse.core.ids import CallId, SpaceId, UserId
 from metaverse.core.space import Space
 from metaverse.gateway import connection as codes
 from metaverse.gateway.chat import ChatRelay
-from metaverse.gateway.connection import Connection
+from metaverse.gateway.connection import Connection, Flusher
 from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import SpaceHost
 from metaverse.gateway.metrics import GatewayMetrics
@@ -77,6 +77,7 @@ class Gateway:
             ChatPipeline(event_log, pubsub), directory, clock, radius_tiles=settings.chat_radius
         )
         self.metrics = GatewayMetrics(registry)
+        self.flusher = Flusher(settings.batch_tick_ms / 1000)
         self.recorder = Recorder(event_log, clock, self.metrics, service_id=settings.service_id)
         self.config = SpaceConfig(
             proximity_radius_tiles=settings.proximity_radius,
@@ -141,7 +142,7 @@ class Gateway:
         connection = Connection(
             websocket,
             outbox_frames=self.settings.outbox_frames,
-            batch_tick_s=self.settings.batch_tick_ms / 1000,
+            flusher=self.flusher,
             on_overflow=self._overflowed,
         )
         self.metrics.connections.inc()

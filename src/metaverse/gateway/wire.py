@@ -7,6 +7,7 @@ clients. A frame is encoded once per variant, never once per recipient.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -54,12 +55,31 @@ def _user(user_id: UserId, x: int, y: int, profile: Profile | None) -> dict[str,
     return entry
 
 
+def batch_frame(frames: list[str]) -> str:
+    """Encoded frames as one `batch`, in order."""
+    return '{"type":"batch","payload":{"messages":[' + ",".join(frames) + "]}}"
+
+
 class Encoder:
-    """Encodes one outgoing event, caching the text of each variant it produced."""
+    """Encodes outgoing events of one space, reading profiles and statuses as they are."""
 
     def __init__(self, profiles: Mapping[UserId, Profile], statuses: Mapping[UserId, Any]):
         self._profiles = profiles
         self._statuses = statuses
+        # Each mover's id as JSON: a movement is the bulk of the traffic, and building its
+        # text directly is several times cheaper than `json.dumps` of its dict.
+        self._quoted: dict[UserId, str] = {}
+
+    def forget(self, user_id: UserId) -> None:
+        """`user_id` left the space."""
+        self._quoted.pop(user_id, None)
+
+    def movement(self, event: ev.Movement) -> str:
+        """The `movement` frame, the same text as `frame(event)`, built faster."""
+        quoted = self._quoted.get(event.user_id)
+        if quoted is None:
+            quoted = self._quoted[event.user_id] = json.dumps(event.user_id)
+        return f'{{"type":"movement","payload":{{"userId":{quoted},"x":{event.x},"y":{event.y}}}}}'
 
     def profile(self, user_id: UserId) -> dict[str, Any]:
         profile = dict(self._profiles.get(user_id, {}))
