@@ -6,7 +6,7 @@
 // the visible part of it and draws the people. Frames are only drawn when something changed.
 
 import { cameraFor, createTweens, sameRect, TILE_PX, visibleTiles } from "./camera.js";
-import { createImageCache } from "./images.js";
+import { createImageCache, drawPlaceholder } from "./images.js";
 
 const FLOOR = "#e9e2d4";
 const GRID_LINE = "rgb(120 100 70 / 7%)";
@@ -318,34 +318,6 @@ function drawAreaLabel(g, a) {
   g.fill();
   g.fillStyle = style.label;
   g.fillText(text, x + 6, y + 8.5, w - 12);
-}
-
-function drawPlaceholder(g, x, y, w, h) {
-  g.save();
-  g.fillStyle = "#f3e8e8";
-  g.fillRect(x + 1, y + 1, w - 2, h - 2);
-  g.beginPath();
-  g.rect(x + 1, y + 1, w - 2, h - 2);
-  g.clip();
-  g.strokeStyle = "rgb(201 48 44 / 35%)";
-  g.lineWidth = 2;
-  g.beginPath();
-  for (let d = -h; d < w; d += 8) {
-    g.moveTo(x + d, y + h);
-    g.lineTo(x + d + h, y);
-  }
-  g.stroke();
-  g.restore();
-  g.strokeStyle = "#c9302c";
-  g.lineWidth = 1;
-  g.setLineDash([3, 2]);
-  g.strokeRect(x + 1.5, y + 1.5, w - 3, h - 3);
-  g.setLineDash([]);
-  g.fillStyle = "#c9302c";
-  g.font = '700 14px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-  g.textAlign = "center";
-  g.textBaseline = "middle";
-  g.fillText("?", x + w / 2, y + h / 2 + 1);
 }
 
 /** The stand-in for an avatar without an image: a body and a head in the person's colour. */

@@ -1,6 +1,7 @@
 // The editor's grid: draws the model on a <canvas> and turns pointer and keyboard input
 // into editor actions. Holds no document state of its own.
 
+import { drawPlaceholder } from "../render/images.js";
 import { drawOrder, moveCursor, overflowing, rectBetween } from "./editor-model.js";
 
 export const FLOOR_COLOR = "#e9e2d4"; // the demo art's floor (cells without a floor element)
@@ -31,32 +32,6 @@ export function createImageCache(onChange) {
       return entry;
     },
   };
-}
-
-function drawPlaceholder(ctx, x, y, w, h) {
-  ctx.save();
-  ctx.fillStyle = "rgb(201 48 44 / 12%)";
-  ctx.fillRect(x, y, w, h);
-  ctx.beginPath();
-  ctx.rect(x, y, w, h);
-  ctx.clip();
-  ctx.strokeStyle = "rgb(201 48 44 / 35%)";
-  ctx.lineWidth = 1;
-  for (let d = -h; d < w; d += 8) {
-    ctx.moveTo(x + d, y + h);
-    ctx.lineTo(x + d + h, y);
-  }
-  ctx.stroke();
-  ctx.restore();
-  ctx.strokeStyle = "#c9302c";
-  ctx.setLineDash([4, 3]);
-  ctx.strokeRect(x + 0.5, y + 0.5, w - 1, h - 1);
-  ctx.setLineDash([]);
-  ctx.fillStyle = "#c9302c";
-  ctx.font = `700 ${Math.max(10, Math.min(w, h) * 0.5)}px system-ui, sans-serif`;
-  ctx.textAlign = "center";
-  ctx.textBaseline = "middle";
-  ctx.fillText("?", x + w / 2, y + h / 2);
 }
 
 function drawArea(ctx, area, z, { dashed = false, label = area.name } = {}) {

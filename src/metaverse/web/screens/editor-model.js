@@ -2,18 +2,13 @@
 // A model is { name, width, height, placements: [{elementId, x, y}], areas: [area] };
 // every change returns a new model.
 
+import { parseDimensions } from "../state/grid.js";
+
+export { parseDimensions };
+
 export const AREA_KINDS = ["room", "private", "silent", "spawn"];
 export const MAX_SIZE = 9999; // the API's bound for sizes and coordinates
 export const MAX_NAME = 64;
-
-/** "40x30" → {width: 40, height: 30}; null when it is not that shape. */
-export function parseDimensions(text) {
-  const found = /^(\d{1,4})x(\d{1,4})$/.exec(String(text ?? ""));
-  if (!found) return null;
-  const width = Number(found[1]);
-  const height = Number(found[2]);
-  return width >= 1 && height >= 1 ? { width, height } : null;
-}
 
 /** (40, 30) → "40x30"; null unless both are whole numbers in 1..9999. */
 export function formatDimensions(width, height) {
