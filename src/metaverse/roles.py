@@ -26,6 +26,7 @@ from metaverse.consumer.health import create_health_app
 from metaverse.consumer.service import DLQ, TOPICS, Consumer
 from metaverse.db.migrate import upgrade
 from metaverse.gateway.directory import Directory
+from metaverse.gateway.heap import frozen_heap
 from metaverse.gateway.server import Gateway
 from metaverse.settings import Settings
 
@@ -160,9 +161,10 @@ async def run_api(settings: Settings) -> None:
 async def run_gateway(settings: Settings) -> None:
     context = build_context(settings)
     try:
-        async with build_gateway(context).serving(settings.host, settings.ws_port):
-            log.info("gateway listening on ws://%s:%d/ws", settings.host, settings.ws_port)
-            await _run_until_stopped(None, consumer_tasks(context, always=False))
+        with frozen_heap():
+            async with build_gateway(context).serving(settings.host, settings.ws_port):
+                log.info("gateway listening on ws://%s:%d/ws", settings.host, settings.ws_port)
+                await _run_until_stopped(None, consumer_tasks(context, always=False))
     finally:
         await _close(context)
 
@@ -187,15 +189,16 @@ async def run_serve(settings: Settings) -> None:
     context = build_context(settings)
     try:
         await prepare(context)
-        async with build_gateway(context).serving(settings.host, settings.ws_port):
-            origin = settings.web_origin()
-            log.info(
-                "metaverse is up: %s (API docs at %s/docs), gateway on port %d",
-                origin,
-                origin,
-                settings.ws_port,
-            )
-            server = _server(create_app(context), settings, settings.port)
-            await _run_until_stopped(server, consumer_tasks(context, always=True))
+        with frozen_heap():
+            async with build_gateway(context).serving(settings.host, settings.ws_port):
+                origin = settings.web_origin()
+                log.info(
+                    "metaverse is up: %s (API docs at %s/docs), gateway on port %d",
+                    origin,
+                    origin,
+                    settings.ws_port,
+                )
+                server = _server(create_app(context), settings, settings.port)
+                await _run_until_stopped(server, consumer_tasks(context, always=True))
     finally:
         await _close(context)
