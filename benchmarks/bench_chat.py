@@ -847,6 +847,7 @@ def run_mode(
             METAVERSE_FRAME_RATE_PER_S=LIMIT,
             METAVERSE_FRAME_BURST=LIMIT,
         )
+        env.update(setting.split("=", 1) for setting in args.set)
         if mode == "single":
             url = f"sqlite+aiosqlite:///{data_dir / 'metaverse.db'}"
         else:
@@ -1026,12 +1027,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, help="seconds before each window")
     parser.add_argument("--measure", type=float, help="seconds measured")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a platform setting for every process, e.g. METAVERSE_CONSUMER_BATCH_SIZE=2000",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     modes = (args.modes or ("single,service" if args.quick else ",".join(MODES))).split(",")
     if unknown := set(modes) - set(MODES):
         parser.error(f"unknown modes: {', '.join(sorted(unknown))}")
     args.phases = args.phases.split(",")
+    if malformed := [setting for setting in args.set if "=" not in setting]:
+        parser.error(f"--set takes NAME=VALUE, not {', '.join(malformed)}")
     if unknown := set(args.phases) - set(PHASES):
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
     args.clients = args.clients or (20 if args.quick else 100)
@@ -1083,6 +1093,7 @@ def main(argv: list[str] | None = None) -> int:
             "warmup_s": args.warmup,
             "measure_s": args.measure,
             "quick": args.quick,
+            "platform_settings": args.set,
         },
         "busy_before_pct": round(busy_before, 1),
         "elapsed_s": round(elapsed, 1),

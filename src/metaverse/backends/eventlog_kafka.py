@@ -17,6 +17,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -41,7 +42,8 @@ _POLL_INTERVAL_S: Final = 0.1
 # that comes to an idle reader is handed over within a slice.
 _BATCH_FILL_S: Final = 0.05
 
-_Report = tuple[asyncio.Future[None], str, KafkaError | None]
+# An append's future, and None when the record is stored or why it is not.
+_Report = tuple[asyncio.Future[None], str | None]
 
 
 class KafkaEventLog:
@@ -66,6 +68,9 @@ class KafkaEventLog:
         self.session_timeout_ms = session_timeout_ms
         # Delivery reports, from librdkafka's callbacks to the report thread's hand-off.
         self._reports: deque[_Report] = deque()
+        # Every append's deadline (time.monotonic()), oldest first: the report thread
+        # fails those not acknowledged by then (one timer for all, not one each).
+        self._deadlines: deque[tuple[float, asyncio.Future[None], str]] = deque()
         self._partitions = partitions
         self._replication_factor = replication_factor
         self._ensured: set[str] = set()
@@ -104,13 +109,9 @@ class KafkaEventLog:
             raise EventLogUnavailable("the Kafka producer's queue is full") from error
         except KafkaException as error:
             raise EventLogUnavailable(f"Kafka refused a record for {topic}: {error}") from error
-        try:
-            async with asyncio.timeout(self.timeout_s + _TIMEOUT_GRACE_S):
-                await delivered
-        except TimeoutError as error:
-            raise EventLogUnavailable(
-                f"Kafka did not acknowledge a record for {topic} in {self.timeout_s} s"
-            ) from error
+        deadline = time.monotonic() + self.timeout_s + _TIMEOUT_GRACE_S
+        self._deadlines.append((deadline, delivered, topic))
+        await delivered
 
     async def ping(self) -> None:
         self._check_usable()
@@ -184,6 +185,7 @@ class KafkaEventLog:
                 self._producer.poll(_POLL_INTERVAL_S)
             except Exception:
                 log.exception("serving Kafka delivery reports failed")
+            self._expire()
             self._hand_over()
         self._hand_over()
 
@@ -191,7 +193,20 @@ class KafkaEventLog:
         self, delivered: asyncio.Future[None], topic: str, error: KafkaError | None, _: Message
     ) -> None:
         # Called by librdkafka inside poll() or flush(), in whichever thread calls them.
-        self._reports.append((delivered, topic, error))
+        reason = (
+            None if error is None else f"Kafka did not store a record for {topic}: {error.str()}"
+        )
+        self._reports.append((delivered, reason))
+
+    def _expire(self) -> None:
+        """Report the appends that passed their deadline unacknowledged as failed (read
+        from the report thread, `done()` may lag; settling checks it again)."""
+        deadlines, now = self._deadlines, time.monotonic()
+        while deadlines and (deadlines[0][1].done() or deadlines[0][0] <= now):
+            _, delivered, topic = deadlines.popleft()
+            if not delivered.done():
+                reason = f"Kafka did not acknowledge a record for {topic} in {self.timeout_s} s"
+                self._reports.append((delivered, reason))
 
     def _hand_over(self) -> None:
         """Pass the reports gathered so far to their event loops, one call per loop."""
@@ -215,13 +230,12 @@ class KafkaEventLog:
 
 def _settle(reports: list[_Report]) -> None:
     """In the event loop: settle each append's future with its report, in report order."""
-    for delivered, topic, error in reports:
-        if delivered.done():  # the caller gave up (timeout or cancellation)
+    for delivered, reason in reports:
+        if delivered.done():  # cancelled, or timed out before librdkafka's verdict came
             continue
-        if error is None:
+        if reason is None:
             delivered.set_result(None)
         else:
-            reason = f"Kafka did not store a record for {topic}: {error.str()}"
             delivered.set_exception(EventLogUnavailable(reason))
 
 

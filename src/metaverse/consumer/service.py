@@ -9,12 +9,13 @@ import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from metaverse.backends.eventlog import EventLog, Record
 from metaverse.chat.messages import CHAT_DLQ_TOPIC, CHAT_TOPIC
 from metaverse.clock import Clock
-from metaverse.consumer.sinks import Rejected, write_chat, write_events
+from metaverse.consumer.sinks import SINKS, Parsed, Rejected, insert, insert_one_by_one
 from metaverse.gateway.recorder import EVENTS_TOPIC
 
 log = logging.getLogger(__name__)
@@ -94,18 +95,27 @@ class Consumer:
         for record in records:
             by_topic.setdefault(record.topic, []).append(record)
         rejected: Rejected = []
-        newest_ms = 0
-        async with self._sessions() as session, session.begin():
-            for topic, batch in by_topic.items():
-                self.metrics.records.labels(topic).inc(len(batch))
-                if topic == CHAT_TOPIC:
-                    newest, bad = await write_chat(session, batch)
-                elif topic == EVENTS_TOPIC:
-                    newest, bad = await write_events(session, batch)
-                else:
-                    newest, bad = 0, [(record, f"no sink for topic {topic}") for record in batch]
-                newest_ms = max(newest_ms, newest)
-                rejected += bad
+        batches: list[Parsed] = []
+        for topic, batch in by_topic.items():
+            self.metrics.records.labels(topic).inc(len(batch))
+            sink = SINKS.get(topic)
+            if sink is None:
+                rejected += [(record, f"no sink for topic {topic}") for record in batch]
+                continue
+            parsed = sink.parse(batch)
+            rejected += parsed.rejected
+            batches.append(parsed)
+        try:
+            # One statement per topic and no savepoints: each statement is a hop to the
+            # database (a thread hop with SQLite, in a busy process).
+            async with self._sessions() as session, session.begin():
+                for parsed in batches:
+                    await insert(session, parsed)
+        except IntegrityError:
+            async with self._sessions() as session, session.begin():
+                for parsed in batches:
+                    rejected += await insert_one_by_one(session, parsed)
+        newest_ms = max((parsed.newest_ms for parsed in batches), default=0)
         if newest_ms:
             self.metrics.lag.set(max(0.0, self._clock.now() - newest_ms / 1000))
         for record, reason in rejected:

@@ -1,25 +1,29 @@
-"""Turning log records into rows. Each sink parses a batch, inserts the good records with
-`ON CONFLICT DO NOTHING` on their id (a replayed record inserts nothing) and returns the
-ones it could not take, with the reason, for the dead-letter topic."""
+"""Turning log records into rows. A topic's sink parses a batch (what can't be parsed is
+returned with the reason, for the dead-letter topic) and inserts the rows with
+`ON CONFLICT DO NOTHING` on their id, so a replayed record inserts nothing: all at once,
+or, when that breaks a constraint, one by one to find the rows the database refuses."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
 
 from sqlalchemy import Table, TextClause, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import Insert
 
 from metaverse.backends.eventlog import Record
-from metaverse.chat.messages import ChatMessage
+from metaverse.chat.messages import CHAT_TOPIC, ChatMessage
 from metaverse.db.models import Base, SpaceEvent
 from metaverse.db.models import ChatMessage as ChatMessageRow
+from metaverse.gateway.recorder import EVENTS_TOPIC
 
 Rejected = list[tuple[Record, str]]
+# Rows per SQLite statement: 11 columns x 2000 is well under its bound on parameters.
+ROWS_PER_STATEMENT = 2000
 
 
 class BulkInsert:
@@ -31,7 +35,10 @@ class BulkInsert:
     - PostgreSQL: one `INSERT ... SELECT * FROM unnest(<one array per column>)`, the same
       statement text (and prepared statement) whatever the batch size, and the cheapest
       for the server too (about half the time of an executemany);
-    - SQLite: an executemany, which sqlite3 runs in C on aiosqlite's thread in one hop.
+    - SQLite: multi-row VALUES, written out here rather than compiled. Not an
+      executemany: sqlite3 lets go of the GIL around every row's step, and in a busy
+      process (`serve`: the gateway shares it) each row then waits up to the interpreter's
+      switch interval (5 ms) to get it back; one statement lets go of it once.
     """
 
     def __init__(self, table: Table, columns: tuple[str, ...]) -> None:
@@ -41,19 +48,33 @@ class BulkInsert:
         arrays = ", ".join(
             f"CAST(:{name} AS {table.c[name].type.compile(dialect=pg)}[])" for name in columns
         )
-        # Names from the model, quoted; every value is a bound parameter.
+        # Names from the model, quoted (the same way in both dialects); every value is a
+        # bound parameter.
         self._unnest: TextClause = text(
             f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)})"  # noqa: S608
             f" SELECT * FROM unnest({arrays}) ON CONFLICT (id) DO NOTHING"
         )
-        self._sqlite: Insert = sqlite.insert(table).on_conflict_do_nothing(index_elements=["id"])
+        self._values_head = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608
+        )
+        self._values_row = "(" + ", ".join("?" for _ in columns) + ")"
 
     async def execute(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         if session.get_bind().dialect.name == "postgresql":
             arrays = {name: [row[name] for row in rows] for name in self.columns}
             await session.execute(self._unnest, arrays)
-        else:
-            await session.execute(self._sqlite, rows)
+            return
+        connection = await session.connection()
+        columns = self.columns
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            sql = (
+                self._values_head
+                + ", ".join([self._values_row] * len(chunk))
+                + " ON CONFLICT (id) DO NOTHING"
+            )
+            values = tuple(row[name] for row in chunk for name in columns)
+            await connection.exec_driver_sql(sql, values)
 
 
 def chat_row(record: Record) -> dict[str, Any]:
@@ -93,61 +114,83 @@ def event_row(record: Record) -> dict[str, Any]:
     }
 
 
-async def write(
-    session: AsyncSession, bulk: BulkInsert, records: Sequence[Record], to_row: Any
-) -> tuple[int, Rejected]:
-    """Insert what parses; returns (newest `ts_ms` offered or 0, rejected records)."""
-    rows: list[dict[str, Any]] = []
-    kept: list[Record] = []
-    rejected: Rejected = []
-    for record in records:
-        try:
-            rows.append(to_row(record))
-            kept.append(record)
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-            rejected.append((record, f"unparseable: {exc}"))
-    if not rows:
-        return 0, rejected
-    newest_ms = max(row["ts_ms"] for row in rows)
-    try:
-        async with session.begin_nested():
-            await bulk.execute(session, rows)
-    except IntegrityError:
-        # Some row breaks a constraint (its space was deleted, say): find which, one by one.
-        for row, record in zip(rows, kept, strict=True):
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A topic's records as rows, the records they came from, and the ones that could
+    not be parsed (with the reason)."""
+
+    sink: Sink
+    rows: list[dict[str, Any]]
+    kept: list[Record]
+    rejected: Rejected
+
+    @property
+    def newest_ms(self) -> int:
+        return max((row["ts_ms"] for row in self.rows), default=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Sink:
+    """Where the records of one topic go."""
+
+    bulk: BulkInsert
+    to_row: Callable[[Record], dict[str, Any]]
+
+    def parse(self, records: Sequence[Record]) -> Parsed:
+        parsed = Parsed(self, [], [], [])
+        for record in records:
             try:
-                async with session.begin_nested():
-                    await bulk.execute(session, [row])
-            except IntegrityError as exc:
-                rejected.append((record, f"rejected by the database: {type(exc.orig).__name__}"))
-    return newest_ms, rejected
+                parsed.rows.append(self.to_row(record))
+                parsed.kept.append(record)
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+                parsed.rejected.append((record, f"unparseable: {exc}"))
+        return parsed
 
 
-_CHAT_ROWS = BulkInsert(
-    Base.metadata.tables[ChatMessageRow.__tablename__],
-    (
-        "id",
-        "space_id",
-        "scope",
-        "conversation",
-        "room_id",
-        "area",
-        "sender_id",
-        "sender_name",
-        "recipient_id",
-        "text",
-        "ts_ms",
+async def insert(session: AsyncSession, parsed: Parsed) -> None:
+    """Every row at once; raises IntegrityError if one of them breaks a constraint."""
+    if parsed.rows:
+        await parsed.sink.bulk.execute(session, parsed.rows)
+
+
+async def insert_one_by_one(session: AsyncSession, parsed: Parsed) -> Rejected:
+    """Each row in a savepoint of its own: those that break a constraint (their space
+    was deleted, say) are returned with the reason, the others are inserted."""
+    rejected: Rejected = []
+    for row, record in zip(parsed.rows, parsed.kept, strict=True):
+        try:
+            async with session.begin_nested():
+                await parsed.sink.bulk.execute(session, [row])
+        except IntegrityError as exc:
+            rejected.append((record, f"rejected by the database: {type(exc.orig).__name__}"))
+    return rejected
+
+
+SINKS: Final = {
+    CHAT_TOPIC: Sink(
+        BulkInsert(
+            Base.metadata.tables[ChatMessageRow.__tablename__],
+            (
+                "id",
+                "space_id",
+                "scope",
+                "conversation",
+                "room_id",
+                "area",
+                "sender_id",
+                "sender_name",
+                "recipient_id",
+                "text",
+                "ts_ms",
+            ),
+        ),
+        chat_row,
     ),
-)
-_EVENT_ROWS = BulkInsert(
-    Base.metadata.tables[SpaceEvent.__tablename__],
-    ("id", "space_id", "kind", "user_id", "call_id", "ts_ms", "data"),
-)
-
-
-async def write_chat(session: AsyncSession, records: Sequence[Record]) -> tuple[int, Rejected]:
-    return await write(session, _CHAT_ROWS, records, chat_row)
-
-
-async def write_events(session: AsyncSession, records: Sequence[Record]) -> tuple[int, Rejected]:
-    return await write(session, _EVENT_ROWS, records, event_row)
+    EVENTS_TOPIC: Sink(
+        BulkInsert(
+            Base.metadata.tables[SpaceEvent.__tablename__],
+            ("id", "space_id", "kind", "user_id", "call_id", "ts_ms", "data"),
+        ),
+        event_row,
+    ),
+}

@@ -16,7 +16,7 @@ from metaverse.backends.pubsub import (
     PubSubUnavailable,
     open_pubsub,
 )
-from metaverse.backends.pubsub_redis import RedisPubSub
+from metaverse.backends.pubsub_redis import RedisPubSub, framed, unframed
 
 # Nothing listens on port 1: every connection is refused at once.
 UNREACHABLE = "redis://127.0.0.1:1/0"
@@ -118,3 +118,27 @@ async def take(client: MemoryPubSub, count: int) -> list[Message]:
     messages = client.messages()
     async with asyncio.timeout(1):
         return [await anext(messages) for _ in range(count)]
+
+
+def test_redis_messages_carry_many_framed_messages_in_order_per_channel() -> None:
+    messages = [("a", b"1"), ("b", b""), ("a", b"2" * 300), ("b", bytes(range(256))), ("a", b"3")]
+    carried = framed(messages)
+    assert [channel for channel, _ in carried] == ["a", "b"]
+    split = {channel: unframed(channel, payload) for channel, payload in carried}
+    assert split == {"a": [b"1", b"2" * 300, b"3"], "b": [b"", bytes(range(256))]}
+
+
+def test_a_redis_message_stays_about_a_megabyte() -> None:
+    big = b"x" * 400_000
+    carried = framed([("a", big)] * 5 + [("a", b"tail")])
+    assert [len(unframed("a", payload)) for _, payload in carried] == [2, 2, 2]
+    assert [m for _, payload in carried for m in unframed("a", payload)] == [big] * 5 + [b"tail"]
+    assert framed([("a", b"y" * 3_000_000)]) == [
+        ("a", (3_000_000).to_bytes(4, "big") + b"y" * 3_000_000)
+    ]
+
+
+def test_a_message_not_framed_as_ours_is_ignored() -> None:
+    assert unframed("a", b"\x00\x00\x00\x09short") == []
+    assert unframed("a", b"\x00\x01") == []
+    assert unframed("a", b"") == []
