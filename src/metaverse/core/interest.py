@@ -8,7 +8,9 @@ movement only for users inside it, `interest-enter` when someone comes into it
 because the region moved away). Users without a viewport get every movement.
 
 Regions are indexed by the square buckets they overlap, so finding who
-watches a cell reads one bucket instead of every viewer.
+watches a cell reads one bucket instead of every viewer. Each bucket keeps apart
+the regions that cover all of it: those see every cell of the bucket without a
+check, which spares about half the checks of a move that stays in its bucket.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ class Interest:
 
     __slots__ = (
         "_bounds",
-        "_buckets",
+        "_covering",
         "_height",
         "_margin",
+        "_partial",
         "_positions",
         "_regions",
         "_viewports",
@@ -44,7 +47,9 @@ class Interest:
         self._regions: dict[UserId, Rect] = {}
         # (left, top, right, bottom) of each region, for the per-move loop.
         self._bounds: dict[UserId, tuple[int, int, int, int]] = {}
-        self._buckets: dict[tuple[int, int], set[UserId]] = {}
+        # Per bucket: viewers whose region covers all of it, and those it only overlaps.
+        self._covering: dict[tuple[int, int], set[UserId]] = {}
+        self._partial: dict[tuple[int, int], set[UserId]] = {}
 
     def __contains__(self, user: object) -> bool:
         return user in self._viewports
@@ -62,10 +67,11 @@ class Interest:
         self._bounds.pop(user, None)
         if old is not None:
             for key in _bucket_keys(old):
-                bucket = self._buckets[key]
+                index = self._index(old, key)
+                bucket = index[key]
                 bucket.discard(user)
                 if not bucket:
-                    del self._buckets[key]
+                    del index[key]
         if viewport is None:
             return old, None
         region = viewport.expand(self._margin).clip(self._width, self._height)
@@ -73,8 +79,25 @@ class Interest:
         self._regions[user] = region
         self._bounds[user] = (region.x, region.y, region.x + region.width, region.y + region.height)
         for key in _bucket_keys(region):
-            self._buckets.setdefault(key, set()).add(user)
+            self._index(region, key).setdefault(key, set()).add(user)
         return old, region
+
+    def _index(self, region: Rect, key: tuple[int, int]) -> dict[tuple[int, int], set[UserId]]:
+        """`_covering` if `region` covers all of bucket `key` (in the space), else `_partial`."""
+        left, top = key[0] * INTEREST_BUCKET_TILES, key[1] * INTEREST_BUCKET_TILES
+        right = min(left + INTEREST_BUCKET_TILES, self._width)
+        bottom = min(top + INTEREST_BUCKET_TILES, self._height)
+        covers = (
+            region.x <= left
+            and right <= region.x + region.width
+            and region.y <= top
+            and bottom <= region.y + region.height
+        )
+        return self._covering if covers else self._partial
+
+    def _viewers(self, key: tuple[int, int]) -> set[UserId]:
+        """Every viewer whose region overlaps bucket `key`."""
+        return self._covering.get(key, set()) | self._partial.get(key, set())
 
     def watchers(self, cell: Position, *, besides: UserId) -> list[UserId]:
         """The viewers (other than `besides`) whose region contains `cell`, sorted."""
@@ -82,7 +105,7 @@ class Interest:
         regions = self._regions
         return sorted(
             viewer
-            for viewer in self._buckets.get(key, ())
+            for viewer in self._viewers(key)
             if viewer != besides and regions[viewer].contains(cell.x, cell.y)
         )
 
@@ -92,15 +115,18 @@ class Interest:
         """Viewers of a move from `start` to `end`: (seeing both, entering, leaving), sorted."""
         sx, sy = start
         ex, ey = end
-        candidates = self._buckets.get(
-            (sx // INTEREST_BUCKET_TILES, sy // INTEREST_BUCKET_TILES), set()
-        )
-        end_bucket = self._buckets.get((ex // INTEREST_BUCKET_TILES, ey // INTEREST_BUCKET_TILES))
-        if end_bucket is not None and end_bucket is not candidates:
-            candidates = candidates | end_bucket
-        seeing: list[UserId] = []
+        key = (sx // INTEREST_BUCKET_TILES, sy // INTEREST_BUCKET_TILES)
+        end_key = (ex // INTEREST_BUCKET_TILES, ey // INTEREST_BUCKET_TILES)
         entering: list[UserId] = []
         leaving: list[UserId] = []
+        if key == end_key:
+            # Both cells in one bucket: who covers it sees both, only the others are checked.
+            covering = self._covering.get(key)
+            seeing = list(covering) if covering else []
+            candidates = self._partial.get(key, ())
+        else:
+            seeing = []
+            candidates = self._viewers(key) | self._viewers(end_key)
         bounds = self._bounds
         for viewer in candidates:
             left, top, right, bottom = bounds[viewer]
