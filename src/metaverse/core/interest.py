@@ -22,6 +22,9 @@ from metaverse.core.geometry import Position, Rect
 from metaverse.core.ids import UserId
 from metaverse.core.spatial import SpatialHash
 
+# The viewers of one bucket. An alias, because inside `Interest` the name `set` is its method.
+Viewers = set[UserId]
+
 
 class Interest:
     """The viewports of the users who set one, and who watches what."""
@@ -48,8 +51,8 @@ class Interest:
         # (left, top, right, bottom) of each region, for the per-move loop.
         self._bounds: dict[UserId, tuple[int, int, int, int]] = {}
         # Per bucket: viewers whose region covers all of it, and those it only overlaps.
-        self._covering: dict[tuple[int, int], set[UserId]] = {}
-        self._partial: dict[tuple[int, int], set[UserId]] = {}
+        self._covering: dict[tuple[int, int], Viewers] = {}
+        self._partial: dict[tuple[int, int], Viewers] = {}
 
     def __contains__(self, user: object) -> bool:
         return user in self._viewports
@@ -82,7 +85,7 @@ class Interest:
             self._index(region, key).setdefault(key, set()).add(user)
         return old, region
 
-    def _index(self, region: Rect, key: tuple[int, int]) -> dict[tuple[int, int], set[UserId]]:
+    def _index(self, region: Rect, key: tuple[int, int]) -> dict[tuple[int, int], Viewers]:
         """`_covering` if `region` covers all of bucket `key` (in the space), else `_partial`."""
         left, top = key[0] * INTEREST_BUCKET_TILES, key[1] * INTEREST_BUCKET_TILES
         right = min(left + INTEREST_BUCKET_TILES, self._width)
@@ -95,7 +98,7 @@ class Interest:
         )
         return self._covering if covers else self._partial
 
-    def _viewers(self, key: tuple[int, int]) -> set[UserId]:
+    def _viewers(self, key: tuple[int, int]) -> Viewers:
         """Every viewer whose region overlaps bucket `key`."""
         return self._covering.get(key, set()) | self._partial.get(key, set())
 
