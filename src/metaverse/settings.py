@@ -100,7 +100,10 @@ class Settings(BaseSettings):
     kafka_password: SecretStr | None = Field(None, validation_alias=_bare("KAFKA_PASSWORD"))
     kafka_ca_file: Path | None = Field(None, validation_alias=_bare("KAFKA_CA_FILE"))
     consumer_group: str = "metaverse-consumer"
-    consumer_batch_size: int = Field(500, ge=1, le=10_000)
+    # Records per database transaction at most: a consumer that keeps up writes what came
+    # in the last batch wait; one that fell behind catches up in few, large transactions
+    # (in `serve` each transaction waits for turns of the busy event loop).
+    consumer_batch_size: int = Field(5000, ge=1, le=10_000)
     consumer_batch_wait_ms: int = Field(50, ge=1, le=5_000)
     # How long Kafka waits for a consumer that stopped without leaving its group (killed,
     # its machine lost) before giving its partitions to another; within the broker's
