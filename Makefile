@@ -9,7 +9,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_WORKERS ?= 2
 
-.PHONY: core-coverage run test venv services services-down chromium browsers webtest lint format typecheck pytest bench clean help
+.PHONY: core-coverage run test venv services services-down chromium browsers webtest e2e lint format typecheck pytest bench clean help
 
 help:
 	@echo "make run    set up and start the whole platform on http://localhost:3000"
@@ -69,14 +69,19 @@ typecheck: $(TEST_STAMP)
 
 pytest: $(TEST_STAMP)
 	set -a; [ ! -f .services/env ] || . .services/env; set +a; \
-		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --ignore=tests/e2e $(PYTEST_ARGS)
+
+# The browser tests run on their own: Playwright's sync API keeps an event loop running in
+# its worker for as long as the browser is open, which the asyncio tests can't share.
+e2e: $(TEST_STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/e2e $(E2E_ARGS)
 
 # The pure core must stay covered to every line and branch.
 core-coverage: $(TEST_STAMP)
 	$(BIN)/coverage run --branch --source=src/metaverse/core -m pytest -q -p no:cacheprovider tests/unit/core
 	$(BIN)/coverage report --fail-under=100 --skip-covered
 
-test: $(TEST_STAMP) services browsers lint typecheck webtest pytest core-coverage
+test: $(TEST_STAMP) services browsers lint typecheck webtest pytest e2e core-coverage
 
 bench: $(TEST_STAMP) services
 	set -a; [ ! -f .services/env ] || . .services/env; set +a; \

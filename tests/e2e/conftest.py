@@ -38,6 +38,19 @@ VIEWPORT = {"width": 1280, "height": 800}
 STARTUP_TIMEOUT_S = 60.0
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse to run beside the other tests: Playwright's sync API keeps an event loop
+    running in the worker while the browser is open, and the asyncio tests then fail."""
+    e2e = Path(__file__).parent
+    if any(e2e in item.path.parents for item in items) and any(
+        e2e not in item.path.parents for item in items
+    ):
+        raise pytest.UsageError(
+            "run the browser tests on their own: `make e2e` or `pytest tests/e2e`; "
+            "`make pytest` runs the rest"
+        )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
