@@ -25,14 +25,21 @@ MAX_IN_FLIGHT: Final = 1000
 log = logging.getLogger(__name__)
 
 
+# The field names of each kind of event, looked up once: `dataclasses.fields` is slow.
+_NAMES: dict[type[ev.DomainEvent], tuple[str, ...]] = {}
+
+
 def _fields(event: ev.DomainEvent) -> dict[str, Any]:
     """The event's fields as JSON-ready values (faster than `dataclasses.asdict`)."""
+    names = _NAMES.get(type(event))
+    if names is None:
+        names = _NAMES[type(event)] = tuple(f.name for f in dataclasses.fields(event))
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(event):
-        value = getattr(event, field.name)
+    for name in names:
+        value = getattr(event, name)
         if isinstance(value, Rect):  # the only nested value: a viewport
             value = {"x": value.x, "y": value.y, "width": value.width, "height": value.height}
-        values[field.name] = value
+        values[name] = value
     return values
 
 
@@ -89,11 +96,20 @@ class Recorder:
             # Appended together: each append waits for the log's acknowledgement, and one
             # at a time that would cap a gateway at a few hundred events a second. Records
             # enter the producer in order, so each space's events keep theirs.
-            results = await asyncio.gather(
-                *(self._log.append(EVENTS_TOPIC, key, value) for key, value in batch),
-                return_exceptions=True,
-            )
-            failures = [r for r in results if isinstance(r, BaseException)]
+            failures: list[BaseException] = []
+            if len(batch) == 1:
+                # Alone: no task to make for it (and the memory log appends without waiting).
+                # Whatever comes meanwhile gathers in the queue for the next batch.
+                try:
+                    await self._log.append(EVENTS_TOPIC, *batch[0])
+                except Exception as error:
+                    failures.append(error)
+            else:
+                results = await asyncio.gather(
+                    *(self._log.append(EVENTS_TOPIC, key, value) for key, value in batch),
+                    return_exceptions=True,
+                )
+                failures = [r for r in results if isinstance(r, BaseException)]
             if failures:  # the log being down must not stop the gateway
                 log.warning("could not append %d domain events: %s", len(failures), failures[0])
                 self.dropped += len(failures)
