@@ -45,6 +45,7 @@ import multiprocessing
 import os
 import platform
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -114,6 +115,7 @@ class Client:
     expected: int = 0  # how many other clients each of its `nearby` messages should reach
     pending: dict[str, float] = field(default_factory=dict)  # clientId -> sent at
     slots: asyncio.Semaphore | None = None  # throughput: free in-flight places
+    replied_at: float = 0.0  # throughput: when the last ack or error came
     close_code: int | None = None
 
 
@@ -235,6 +237,7 @@ class Load:
         else:
             phase.errors[payload.get("code", "?")] += 1
         if client.slots is not None:
+            client.replied_at = at
             client.slots.release()
 
     async def send(self, client: Client) -> None:
@@ -266,17 +269,24 @@ class Load:
     async def pump(self, client: Client, inflight: int, end: float) -> None:
         """Throughput: keep `inflight` messages unacknowledged until `end`."""
         client.slots = asyncio.Semaphore(inflight)
+        client.replied_at = time.perf_counter()
         try:
             while time.perf_counter() < end and client.close_code is None:
-                try:
-                    async with asyncio.timeout(STALL_S):
-                        await client.slots.acquire()
-                except TimeoutError:
-                    self.phase.stalled += 1
-                    return
+                await client.slots.acquire()
                 await self.send(client)
         except ConnectionClosed:
             pass
+
+    async def watch(self, pumps: list[tuple[Client, asyncio.Task[None]]]) -> None:
+        """Stop the pumps of clients that heard no reply for STALL_S (one timer for all
+        rather than one per message: the load process must stay cheap)."""
+        while not all(task.done() for _, task in pumps):
+            await asyncio.sleep(1.0)
+            stalled_before = time.perf_counter() - STALL_S
+            for client, task in pumps:
+                if not task.done() and client.pending and client.replied_at < stalled_before:
+                    self.phase.stalled += 1
+                    task.cancel()
 
     async def pace(self, client: Client, period_s: float, start: float, end: float) -> None:
         """Latency: one message every `period_s`, whatever the acks, until `end`."""
@@ -311,11 +321,18 @@ class Load:
         self.space_every = command["space_every"]
         cpu_at_start = time.process_time()
         if phase.name == "throughput":
-            tasks = [self.pump(client, command["inflight"], window[1]) for client in self.joined]
+            pumps = [
+                (client, asyncio.create_task(self.pump(client, command["inflight"], window[1])))
+                for client in self.joined
+            ]
+            watching = asyncio.create_task(self.watch(pumps))
+            await asyncio.gather(*(task for _, task in pumps), return_exceptions=True)
+            watching.cancel()
         else:
             period_s = len(self.joined) / command["rate_per_s"]
-            tasks = [self.pace(client, period_s, start, window[1]) for client in self.joined]
-        await asyncio.gather(*tasks)
+            await asyncio.gather(
+                *(self.pace(client, period_s, start, window[1]) for client in self.joined)
+            )
         cpu_s = time.process_time() - cpu_at_start
         sent_s = time.perf_counter() - start
         if phase.name == "latency":
@@ -677,9 +694,40 @@ class Probe:
         self.at = harness.now()
         self.count = database.count(space_id)
         self.cpu = {p.name: harness.cpu_seconds(p.pid) for p in deployment.processes}
+        self.threads = {p.name: threads_cpu(p.pid) for p in deployment.processes}
         self.services = services_cpu()
         self.machine = harness.machine_cpu()
         self.metrics = deployment.metrics()
+
+
+def threads_cpu(pid: int) -> dict[int, tuple[str, float]]:
+    """Name and CPU seconds of each thread of a process, by thread id."""
+    seconds: dict[int, tuple[str, float]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that just ended
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            ticks = int(fields[11]) + int(fields[12])
+            name = (task / "comm").read_text().strip()
+            seconds[int(task.name)] = (name, ticks / os.sysconf("SC_CLK_TCK"))
+    return seconds
+
+
+def threads_split(first: Probe, last: Probe) -> dict[str, dict[str, float]]:
+    """Each process's CPU by thread name (numbers folded: `Thread-#`), in % of one core."""
+    wall = last.at - first.at
+    split: dict[str, dict[str, float]] = {}
+    for process, threads in last.threads.items():
+        before = first.threads.get(process, {})
+        by_name: dict[str, float] = {}
+        for tid, (name, seconds) in threads.items():
+            folded = re.sub(r"\d+", "#", name)
+            by_name[folded] = by_name.get(folded, 0.0) + seconds - before.get(tid, (name, 0.0))[1]
+        split[process] = {
+            name: round(100 * value / wall, 1)
+            for name, value in sorted(by_name.items(), key=lambda item: -item[1])
+            if value > 0
+        }
+    return split
 
 
 def cpu_split(first: Probe, last: Probe, load_cpu_pct: float) -> dict[str, Any]:
@@ -696,6 +744,7 @@ def cpu_split(first: Probe, last: Probe, load_cpu_pct: float) -> dict[str, Any]:
     gateways = [v for k, v in processes.items() if k != "consumer"]
     return {
         "cpu_pct": {name: round(value, 1) for name, value in processes.items()},
+        "thread_cpu_pct": threads_split(first, last),
         "gateway_cpu_pct": round(sum(gateways), 1),
         "consumer_cpu_pct": harness.rounded(processes.get("consumer")),
         "services_cpu_pct": round(100 * services / wall, 1),
