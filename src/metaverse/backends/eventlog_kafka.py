@@ -330,6 +330,11 @@ class KafkaReader:
                     "session.timeout.ms": self._log.session_timeout_ms,
                     "heartbeat.interval.ms": min(3000, self._log.session_timeout_ms // 3),
                     "enable.auto.commit": False,
+                    # The broker answers a fetch once it has a megabyte or 50 ms went by
+                    # (one batch slice), not at every record: a trickle of messages then
+                    # costs it a fetch per slice instead of one per produce request.
+                    "fetch.wait.max.ms": round(_BATCH_FILL_S * 1000),
+                    "fetch.min.bytes": 1 << 20,
                     "auto.offset.reset": "earliest",
                     "reconnect.backoff.max.ms": 1000,
                     "log.connection.close": False,
