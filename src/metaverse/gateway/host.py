@@ -29,6 +29,8 @@ class SpaceHost:
         self.space_id = space_id
         self.space = space
         self.connections: dict[UserId, Connection] = {}
+        # Each present user's `Connection.send`, bound once: what a move's fan-out calls.
+        self._senders: dict[UserId, Callable[[str], bool]] = {}
         self._profiles: dict[UserId, dict[str, Any]] = {}
         self._statuses: dict[UserId, tuple[str, str]] = {}
         self._metrics = metrics
@@ -66,6 +68,7 @@ class SpaceHost:
             self._apply(self.space.leave(user_id))
         connection.user_id, connection.space_id = user_id, self.space_id
         self.connections[user_id] = connection
+        self._senders[user_id] = connection.send
         self._profiles[user_id] = profile
         self._statuses[user_id] = (status, status_text)
         self._apply(
@@ -86,6 +89,7 @@ class SpaceHost:
         if user_id is None or self.connections.get(user_id) is not connection:
             return
         del self.connections[user_id]
+        del self._senders[user_id]
         self._apply(self.space.leave(user_id))
         self._profiles.pop(user_id, None)
         self._statuses.pop(user_id, None)
@@ -139,15 +143,14 @@ class SpaceHost:
     def _movement(self, event: ev.Movement) -> None:
         """The bulk of the traffic: no capability, no profile variant, one text for all."""
         frame = self._encoder.movement(event)
-        mover = event.user_id
-        connections = self.connections
+        senders = self._senders
+        mover = senders.get(event.user_id)
         sent = 0
-        # This loop runs for every recipient of every move: keep it to lookups.
-        for recipient in event.recipients:
-            if recipient != mover:  # movers are told nothing when a move succeeds
-                connection = connections.get(recipient)
-                if connection is not None:
-                    sent += connection.send(frame)
+        # This loop runs for every recipient of every move: the lookups run in C, and
+        # each recipient costs two comparisons and a call.
+        for send in map(senders.get, event.recipients):
+            if send is not None and send is not mover:  # movers are told nothing
+                sent += send(frame)
         if sent:
             # Counted once per event, not per recipient.
             self._frames_out["movement"].inc(sent)
