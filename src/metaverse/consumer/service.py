@@ -4,6 +4,7 @@ replays the batch, and the idempotent inserts make the replay harmless."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -79,13 +80,19 @@ class Consumer:
 
     async def run(self) -> None:
         reader = self._log.reader(self._group, TOPICS)
+        loop = asyncio.get_running_loop()
         try:
             while True:
+                polled_at = loop.time()
                 records = await reader.poll(self._batch_size, self._batch_wait_s)
-                if not records:
-                    continue
-                await self.process(records)
-                await reader.commit(records)
+                if records:
+                    await self.process(records)
+                    await reader.commit(records)
+                if len(records) < self._batch_size:
+                    # Keeping up: let the next batch gather for the batch wait, rather than
+                    # writing a transaction for every record or two as they come (a reader
+                    # of the in-memory log hands over the first record at once).
+                    await asyncio.sleep(polled_at + self._batch_wait_s - loop.time())
         finally:
             await reader.close()
 

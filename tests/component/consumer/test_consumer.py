@@ -175,3 +175,47 @@ async def test_the_loop_commits_after_storing_and_a_restart_resumes(context: Api
         await log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
     await run_until(5)
     assert await _count(context, ChatRow) == 5
+
+
+async def test_a_consumer_that_keeps_up_lets_the_next_batch_gather_for_the_batch_wait(
+    context: ApiContext,
+) -> None:
+    """The in-memory log hands over its first record at once: without the wait, every
+    record or two would be a transaction of its own."""
+    space_id = await _space(context)
+    log = MemoryEventLog()
+    worker = Consumer(
+        log,
+        context.sessions,
+        CollectorRegistry(),
+        group="g",
+        batch_size=100,
+        batch_wait_s=0.5,
+        clock=FakeClock(),
+    )
+
+    async def append(text: str) -> None:
+        message = chat(space_id, text)
+        await log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
+
+    await append("first")
+    task = asyncio.create_task(worker.run())
+    try:
+        for _ in range(200):
+            if await _count(context, ChatRow) == 1:
+                break
+            await asyncio.sleep(0.01)
+        for n in range(5):
+            await append(f"later {n}")
+        await asyncio.sleep(0.1)
+        assert await _count(context, ChatRow) == 1  # still gathering
+        for _ in range(200):
+            if await _count(context, ChatRow) == 6:
+                break
+            await asyncio.sleep(0.02)
+        assert await _count(context, ChatRow) == 6
+        assert worker.batches == 2
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
