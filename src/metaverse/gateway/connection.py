@@ -34,6 +34,7 @@ CLOSE_UNKNOWN_SPACE: Final = 4004
 CLOSE_REPLACED: Final = 4009
 
 MAX_BATCH_FRAMES: Final = 256
+TICK_SLICES: Final = 10
 # A batch stops growing past this many characters (a bigger frame goes alone), so that
 # coalescing never makes a message too big for a client that accepts each frame alone.
 MAX_BATCH_CHARS: Final = 256 * 1024
@@ -45,28 +46,32 @@ class Flusher:
     """Writes the outboxes of connections that have frames waiting.
 
     Plain connections are flushed once the current loop iteration is done (every frame
-    queued meanwhile goes out in one socket write), `batch` connections when the batch
-    tick that started with the first of them ends. Timers exist only while frames wait.
+    queued meanwhile goes out in one socket write), `batch` connections one tick after
+    their first frame came. One timer serves all of them, waking at most TICK_SLICES times
+    a tick: flushing every connection at one instant would stall reading for as long as
+    writing to a thousand sockets takes.
     """
 
     def __init__(self, batch_tick_s: float) -> None:
         self.batch_tick_s = batch_tick_s
         self._now: list[Connection] = []
-        self._tick: list[Connection] = []
+        # (when it is due, connection), in the order they were queued: so by due time.
+        self._tick: deque[tuple[float, Connection]] = deque()
         self._now_handle: asyncio.Handle | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
 
     def queue(self, connection: Connection) -> None:
         """`connection` has frames waiting (called once until it is flushed)."""
+        loop = asyncio.get_running_loop()
         if BATCH in connection.capabilities:
-            self._tick.append(connection)
+            due = loop.time() + self.batch_tick_s
+            self._tick.append((due, connection))
             if self._tick_handle is None:
-                loop = asyncio.get_running_loop()
-                self._tick_handle = loop.call_later(self.batch_tick_s, self._flush_tick)
+                self._tick_handle = loop.call_at(due, self._flush_tick)
         else:
             self._now.append(connection)
             if self._now_handle is None:
-                self._now_handle = asyncio.get_running_loop().call_soon(self._flush_now)
+                self._now_handle = loop.call_soon(self._flush_now)
 
     def _flush_now(self) -> None:
         self._now_handle = None
@@ -75,10 +80,14 @@ class Flusher:
             connection.flush()
 
     def _flush_tick(self) -> None:
-        self._tick_handle = None
-        pending, self._tick = self._tick, []
-        for connection in pending:
-            connection.flush()
+        loop = asyncio.get_running_loop()
+        # What falls due within the next slice goes now: a frame may leave a little
+        # before its tick is over, and the timer wakes at most TICK_SLICES times a tick.
+        until = loop.time() + self.batch_tick_s / TICK_SLICES
+        pending = self._tick
+        while pending and pending[0][0] <= until:
+            pending.popleft()[1].flush()
+        self._tick_handle = loop.call_at(pending[0][0], self._flush_tick) if pending else None
 
 
 class Connection:
