@@ -35,6 +35,7 @@ CLOSE_REPLACED: Final = 4009
 
 MAX_BATCH_FRAMES: Final = 256
 TICK_SLICES: Final = 10
+FLUSH_CHUNK: Final = 50
 # A batch stops growing past this many characters (a bigger frame goes alone), so that
 # coalescing never makes a message too big for a client that accepts each frame alone.
 MAX_BATCH_CHARS: Final = 256 * 1024
@@ -47,9 +48,10 @@ class Flusher:
 
     Plain connections are flushed once the current loop iteration is done (every frame
     queued meanwhile goes out in one socket write), `batch` connections one tick after
-    their first frame came. One timer serves all of them, waking at most TICK_SLICES times
-    a tick: flushing every connection at one instant would stall reading for as long as
-    writing to a thousand sockets takes.
+    their first frame came. One timer serves all of them, waking about TICK_SLICES times
+    a tick, and writing at most FLUSH_CHUNK outboxes before reading gets its turn again:
+    flushing every connection at one instant stalled reading for as long as writing to
+    a thousand sockets takes.
     """
 
     def __init__(self, batch_tick_s: float) -> None:
@@ -83,11 +85,19 @@ class Flusher:
         loop = asyncio.get_running_loop()
         # What falls due within the next slice goes now: a frame may leave a little
         # before its tick is over, and the timer wakes at most TICK_SLICES times a tick.
-        until = loop.time() + self.batch_tick_s / TICK_SLICES
+        now = loop.time()
+        until = now + self.batch_tick_s / TICK_SLICES
         pending = self._tick
-        while pending and pending[0][0] <= until:
+        # At most FLUSH_CHUNK at a time: connections queued together stay due together,
+        # and reading must get its turn between chunks.
+        for _ in range(FLUSH_CHUNK):
+            if not pending or pending[0][0] > until:
+                break
             pending.popleft()[1].flush()
-        self._tick_handle = loop.call_at(pending[0][0], self._flush_tick) if pending else None
+        if pending:
+            self._tick_handle = loop.call_at(max(now, pending[0][0]), self._flush_tick)
+        else:
+            self._tick_handle = None
 
 
 class Connection:
