@@ -138,10 +138,12 @@ EOF
 # Format the data dir once; a formatted dir keeps its topics and offsets.
 ensure_formatted() {
     [[ -f "$KAFKA_DATA/meta.properties" ]] && return 0
-    if [[ ! -s "$KAFKA_CLUSTER_ID" ]]; then
-        # 16 random bytes as URL-safe base64 without padding: 22 characters.
+    # 16 random bytes as URL-safe base64 without padding: 22 characters. Like Kafka's own
+    # Uuid.randomUuid, never one that starts with "-": the format tool would read it as an
+    # option (one id in 64 did, and formatting failed).
+    while [[ ! -s "$KAFKA_CLUSTER_ID" || "$(head -c 1 "$KAFKA_CLUSTER_ID")" == "-" ]]; do
         head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$KAFKA_CLUSTER_ID"
-    fi
+    done
     local log="$KAFKA_DIR/format.log"
     if ! "${JAVA[@]}" -Xmx256m -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
         -t "$(cat "$KAFKA_CLUSTER_ID")" -c "$KAFKA_PROPS" --ignore-formatted >"$log" 2>&1; then
