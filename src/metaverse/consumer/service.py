@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from metaverse.backends.eventlog import EventLog, Record
+from metaverse.backends.eventlog import EventLog, EventLogReader, EventLogUnavailable, Record
 from metaverse.chat.messages import CHAT_DLQ_TOPIC, CHAT_TOPIC
 from metaverse.clock import Clock
 from metaverse.consumer.sinks import SINKS, Parsed, Rejected, insert, insert_one_by_one
@@ -42,6 +42,12 @@ class ConsumerMetrics:
         self.insert_seconds = Histogram(
             "metaverse_consumer_insert_duration_seconds",
             "Time to write and commit one batch.",
+            registry=registry,
+        )
+        self.commit_failures = Counter(
+            "metaverse_consumer_commit_failures",
+            "Offset commits that failed (the broker was away); the batch is stored, and a "
+            "later commit covers it.",
             registry=registry,
         )
         self.dead_letters = Counter(
@@ -87,7 +93,7 @@ class Consumer:
                 records = await reader.poll(self._batch_size, self._batch_wait_s)
                 if records:
                     await self.process(records)
-                    await reader.commit(records)
+                    await self._commit(reader, records)
                 if len(records) < self._batch_size:
                     # Keeping up: let the next batch gather for the batch wait, rather than
                     # writing a transaction for every record or two as they come (a reader
@@ -95,6 +101,16 @@ class Consumer:
                     await asyncio.sleep(polled_at + self._batch_wait_s - loop.time())
         finally:
             await reader.close()
+
+    async def _commit(self, reader: EventLogReader, records: list[Record]) -> None:
+        """Commit the offsets of a stored batch. A commit that fails while the broker is away
+        is not fatal: the rows are in the database, the next commit (of later offsets) covers
+        this one, and should this process stop first, the replay inserts nothing."""
+        try:
+            await reader.commit(records)
+        except EventLogUnavailable as error:
+            self.metrics.commit_failures.inc()
+            log.warning("offset commit failed, carrying on: %s", error)
 
     async def process(self, records: list[Record]) -> None:
         started_s = time.perf_counter()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -15,7 +15,12 @@ from sqlalchemy import func, select
 
 from metaverse.accounts.tokens import Principal, UserId
 from metaverse.api.context import ApiContext
-from metaverse.backends.eventlog import MemoryEventLog, Record
+from metaverse.backends.eventlog import (
+    EventLogReader,
+    EventLogUnavailable,
+    MemoryEventLog,
+    Record,
+)
 from metaverse.chat.messages import CHAT_DLQ_TOPIC, CHAT_TOPIC, ChatMessage
 from metaverse.clock import FakeClock
 from metaverse.consumer.service import Consumer
@@ -215,6 +220,76 @@ async def test_a_consumer_that_keeps_up_lets_the_next_batch_gather_for_the_batch
             await asyncio.sleep(0.02)
         assert await _count(context, ChatRow) == 6
         assert worker.batches == 2
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class _FlakyCommits:
+    """A reader whose first offset commit fails, as when the broker goes away."""
+
+    def __init__(self, reader: EventLogReader) -> None:
+        self._reader = reader
+        self.failed = 0
+
+    async def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        return await self._reader.poll(max_records, timeout_s)
+
+    async def commit(self, records: Sequence[Record]) -> None:
+        if not self.failed:
+            self.failed += 1
+            raise EventLogUnavailable("offset commit failed: broker away")
+        await self._reader.commit(records)
+
+    async def close(self) -> None:
+        await self._reader.close()
+
+
+async def test_a_failed_offset_commit_is_not_fatal(context: ApiContext) -> None:
+    """The batch is stored, so the loop carries on: a later commit covers it, and a replay
+    before that would insert nothing."""
+    space_id = await _space(context)
+    log = MemoryEventLog()
+    readers: list[_FlakyCommits] = []
+
+    def flaky_reader(group: str, topics: Sequence[str]) -> EventLogReader:
+        reader = _FlakyCommits(MemoryEventLog.reader(log, group, topics))
+        readers.append(reader)
+        return reader
+
+    log.reader = flaky_reader  # type: ignore[method-assign,assignment]
+    registry = CollectorRegistry()
+    worker = Consumer(
+        log,
+        context.sessions,
+        registry,
+        group="g",
+        batch_size=100,
+        batch_wait_s=0.05,
+        clock=FakeClock(),
+    )
+
+    async def append(text: str) -> None:
+        message = chat(space_id, text)
+        await log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
+
+    await append("before the outage")
+    task = asyncio.create_task(worker.run())
+    try:
+        for _ in range(200):
+            if await _count(context, ChatRow) == 1:
+                break
+            await asyncio.sleep(0.02)
+        await append("after the outage")
+        for _ in range(200):
+            if await _count(context, ChatRow) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert await _count(context, ChatRow) == 2
+        assert not task.done()
+        assert readers[0].failed == 1
+        assert registry.get_sample_value("metaverse_consumer_commit_failures_total") == 1
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
