@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,9 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
+from tests.loopback import free_port
+
 METAVERSE = [sys.executable, "-m", "metaverse"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -35,8 +29,8 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
     values.update(
         METAVERSE_DATA_DIR=str(tmp_path / "data"),
-        PORT=str(_free_port()),
-        WS_PORT=str(_free_port()),
+        PORT=str(free_port()),
+        WS_PORT=str(free_port()),
         METAVERSE_LOG_LEVEL="warning",
     )
     return values

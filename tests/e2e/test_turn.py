@@ -23,13 +23,13 @@ from tests.e2e.conftest import (
     VIEWPORT,
     Account,
     Platform,
-    free_port,
     require,
     sign_up,
     start_platform,
     stop_platform,
     store_tokens,
 )
+from tests.loopback import free_port
 
 TURNSERVER = Path("/usr/bin/turnserver")
 VIDEO_TIMEOUT_MS = 20_000

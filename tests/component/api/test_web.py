@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 
 import pytest
 from websockets.asyncio.client import connect
@@ -13,6 +12,7 @@ from metaverse.api.routes.web import WEB_DIR
 from metaverse.roles import build_gateway
 from metaverse.settings import Settings
 from tests.component.conftest import Api, ApiFactory
+from tests.loopback import free_port
 
 PAGES = ["/", "/login", "/signup", "/profile", "/editor", "/editor/m1", "/spaces/s1"]
 
@@ -124,16 +124,9 @@ def test_web_origins_are_every_loopback_name_without_a_public_url() -> None:
     assert "http://127.0.0.1:3000" in lan.web_origins()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def test_gateway_accepts_pages_opened_by_any_loopback_name(api_factory: ApiFactory) -> None:
     api = await api_factory(port=4000)
-    port = _free_port()
+    port = free_port()
     async with build_gateway(api.context).serving("127.0.0.1", port):
         url = f"ws://127.0.0.1:{port}/ws"
         for origin in ("http://localhost:4000", "http://127.0.0.1:4000", "http://[::1]:4000"):

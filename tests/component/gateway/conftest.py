@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import shutil
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from metaverse.db.models import Element, Space, SpaceArea, SpaceElement, SpaceMe
 from metaverse.gateway.server import Gateway
 from metaverse.roles import build_gateway
 from metaverse.settings import Settings
+from tests.loopback import free_port
 
 FRAME_TIMEOUT_S = 3.0
 
@@ -141,13 +141,6 @@ class World:
         return client, await client.expect("space-joined")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 WorldFactory = Callable[..., Any]
 
 
@@ -164,7 +157,7 @@ async def world_factory(
         clock = FakeClock()
         context = ApiContext.build(settings, clock)
         gateway = build_gateway(context)
-        port = _free_port()
+        port = free_port()
         serving = gateway.serving("127.0.0.1", port)
         await serving.__aenter__()
         world = World(context, gateway, clock, port)

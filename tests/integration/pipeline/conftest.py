@@ -20,7 +20,6 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -52,6 +51,7 @@ from metaverse.db.models import ChatMessage, Space, SpaceMember
 from metaverse.gateway.recorder import EVENTS_TOPIC
 from metaverse.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, run_isolated
+from tests.loopback import free_port
 from tests.services import SERVICES_LOCK, service_url
 
 METAVERSE: Final = [sys.executable, "-m", "metaverse"]
@@ -68,13 +68,6 @@ PARTITIONS: Final = 3
 QUIET: Final = 4  # librdkafka's log level for the test's own clients: warnings and worse
 
 Frame = dict[str, Any]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def unique(prefix: str) -> str:
