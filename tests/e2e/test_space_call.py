@@ -22,6 +22,7 @@ from tests.e2e.world import (
     send_chat,
     step,
     user_id,
+    wait_until_video_plays,
     walk,
     watch_dialogs,
 )
@@ -32,14 +33,6 @@ EAST: Cell = (20, 8)
 RADIUS = 2.0  # PROXIMITY_RADIUS
 LEAVE_RADIUS = 3.0  # PROXIMITY_LEAVE_RADIUS
 XSS = "<img src=x onerror=alert(1)>"
-
-# A remote video that plays: it has frames, and its clock moves on.
-VIDEO_PLAYS = """(userId) => {
-  const video = document.querySelector(`video[data-user-id="${userId}"]`);
-  if (!video || video.videoWidth === 0) return false;
-  if (video.dataset.t0 === undefined) { video.dataset.t0 = String(video.currentTime); return false; }
-  return video.currentTime > Number(video.dataset.t0);
-}"""
 
 
 @pytest.fixture
@@ -91,8 +84,8 @@ def test_proximity_video_chat_and_text_only(
         if math.dist(nxt, WEST) <= RADIUS:
             started = time.monotonic()
             break
-    ann.wait_for_function(VIDEO_PLAYS, arg=user_id(bob), polling=50, timeout=5000)
-    bob.wait_for_function(VIDEO_PLAYS, arg=user_id(ann), polling=50, timeout=5000)
+    wait_until_video_plays(ann, user_id(bob), 5000)
+    wait_until_video_plays(bob, user_id(ann), 5000)
     elapsed = time.monotonic() - started
     assert elapsed < 2.0, f"video took {elapsed:.2f} s to play on both sides"
     expect(ann.locator("video[data-user-id]")).to_have_count(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Platform, SignedUpPage
-from tests.e2e.world import enter, user_id
+from tests.e2e.world import enter, user_id, wait_until_video_plays
 
 # The browser answers every request that includes a camera as a user who clicked "Block".
 CAMERA_BLOCKED = """(() => {
@@ -16,19 +16,6 @@ CAMERA_BLOCKED = """(() => {
       ? Promise.reject(new DOMException("Permission denied", "NotAllowedError"))
       : original(constraints);
 })()"""
-
-VIDEO_PLAYS = """(userId) => new Promise((resolve) => {
-  const deadline = Date.now() + 10000;
-  const check = () => {
-    const video = document.querySelector(`video[data-user-id="${userId}"]`);
-    if (video && video.videoWidth > 0) {
-      const start = video.currentTime;
-      setTimeout(() => resolve(video.currentTime > start), 500);
-    } else if (Date.now() > deadline) resolve(false);
-    else setTimeout(check, 100);
-  };
-  check();
-})"""
 
 
 def test_a_blocked_camera_is_explained_and_the_call_goes_on(
@@ -51,7 +38,7 @@ def test_a_blocked_camera_is_explained_and_the_call_goes_on(
     expect(notice).to_contain_text("camera is blocked")
     expect(notice).to_contain_text("hear you")
     # He still sees Ann, and Ann has a tile for him (his voice, no picture).
-    assert bob.evaluate(VIDEO_PLAYS, user_id(ann)), "Bob does not see Ann"
+    wait_until_video_plays(bob, user_id(ann), 10_000)
     expect(ann.locator(f'video[data-user-id="{user_id(bob)}"]')).to_have_count(1)
     ann.wait_for_function(
         """(id) => {

@@ -29,6 +29,7 @@ from tests.e2e.conftest import (
     stop_platform,
     store_tokens,
 )
+from tests.e2e.world import wait_until_video_plays
 from tests.loopback import free_port
 
 TURNSERVER = Path("/usr/bin/turnserver")
@@ -123,23 +124,6 @@ def _open(browser: Browser, platform: Platform, account: Account, path: str) -> 
     return page
 
 
-PLAYING_VIDEO_OF = """([userId, seconds]) => new Promise((resolve) => {
-  const deadline = Date.now() + seconds * 1000;
-  const check = () => {
-    const video = document.querySelector(`[data-testid=remote-video][data-user-id="${userId}"]`);
-    if (video && video.videoWidth > 0) {
-      const start = video.currentTime;
-      setTimeout(() => resolve(video.videoWidth > 0 && video.currentTime > start), 500);
-    } else if (Date.now() > deadline) {
-      resolve(false);
-    } else {
-      setTimeout(check, 100);
-    }
-  };
-  check();
-})"""
-
-
 def test_video_connects_through_turn_when_relay_is_forced(
     browser: Browser, relay_platform: Platform, turn: Turn
 ) -> None:
@@ -160,9 +144,7 @@ def test_video_connects_through_turn_when_relay_is_forced(
     ]
     try:
         for page, peer in ((pages[0], bao), (pages[1], ada)):
-            assert page.evaluate(PLAYING_VIDEO_OF, [peer.user_id, VIDEO_TIMEOUT_MS / 1000]), (
-                f"{peer.username}'s video did not play through TURN"
-            )
+            wait_until_video_plays(page, peer.user_id, VIDEO_TIMEOUT_MS)
     finally:
         for page in pages:
             page.context.close()

@@ -129,3 +129,17 @@ def send_chat(page: Page, text: str) -> None:
     expect(
         page.locator(f'[data-testid=chat-message][data-state="sent"] >> text="{text}"')
     ).to_be_visible()
+
+
+# A remote video that plays: it has frames, and its clock moves on.
+VIDEO_PLAYS = """(userId) => {
+  const video = document.querySelector(`video[data-user-id="${userId}"]`);
+  if (!video || video.videoWidth === 0) return false;
+  if (video.dataset.t0 === undefined) { video.dataset.t0 = String(video.currentTime); return false; }
+  return video.currentTime > Number(video.dataset.t0);
+}"""
+
+
+def wait_until_video_plays(page: Page, user_id: str, timeout_ms: float) -> None:
+    """Wait until the page plays `user_id`'s video (raises if it doesn't in time)."""
+    page.wait_for_function(VIDEO_PLAYS, arg=user_id, polling=50, timeout=timeout_ms)
