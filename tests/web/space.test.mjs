@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { cameraFor, createTweens, STEP_MS, TILE_PX, visibleTiles } from "../../src/metaverse/web/render/camera.js";
-import { createWalker, directionOf, MIN_STEP_MS, REPEAT_MS } from "../../src/metaverse/web/space/keyboard.js";
+import { createWalker, directionOf, MIN_STEP_MS, REPEAT_DELAY_MS, REPEAT_MS } from "../../src/metaverse/web/space/keyboard.js";
 import { addressOf, historyPath } from "../../src/metaverse/web/space/chat.js";
 import { areasAt, buildGrid, chatAreaAt, isFree, parseDimensions } from "../../src/metaverse/web/state/grid.js";
 import * as protocol from "../../src/metaverse/web/protocol.js";
@@ -82,7 +82,7 @@ test("arrow keys and WASD map to steps; modified keys do not", () => {
   assert.equal(directionOf({ key: "x" }), null);
 });
 
-test("one step per press, repeating at ~8 a second while held, never faster than 20 a second", () => {
+test("one step per press, repeating at ~8 a second once held, never faster than 20 a second", () => {
   const clock = fakeClock();
   const steps = [];
   const walker = createWalker({
@@ -100,7 +100,10 @@ test("one step per press, repeating at ~8 a second while held, never faster than
   clock.advance(1000);
   walker.onKeyUp(key("ArrowRight"));
   const times = steps.map((s) => s[2]);
-  assert.ok(steps.length >= 8 && steps.length <= 9, `${steps.length} steps in a held second`);
+  // One step at once, then nothing until the repeat delay, then ~8 a second.
+  const repeats = Math.floor((1000 - REPEAT_DELAY_MS) / REPEAT_MS);
+  assert.ok(steps.length >= repeats && steps.length <= repeats + 2, `${steps.length} steps in a held second`);
+  assert.ok(times[1] - times[0] >= REPEAT_DELAY_MS, "no repeat before the repeat delay");
   for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= REPEAT_MS - 5);
   const held = steps.length;
   clock.advance(1000);
@@ -114,6 +117,26 @@ test("one step per press, repeating at ~8 a second while held, never faster than
   const presses = steps.slice(held);
   assert.equal(presses.length, 3);
   for (let i = 1; i < presses.length; i++) assert.ok(presses[i][2] - presses[i - 1][2] >= MIN_STEP_MS);
+  walker.dispose();
+});
+
+test("a tap, even a slow one, is exactly one step", () => {
+  const clock = fakeClock();
+  const steps = [];
+  const walker = createWalker({
+    step: (dx, dy) => steps.push([dx, dy]),
+    focusChat() {},
+    leaveChat() {},
+    isChatInput: () => false,
+    now: clock.now,
+    timers: clock.timers,
+  });
+  clock.advance(1000);
+  walker.onKeyDown(key("w"));
+  clock.advance(REPEAT_DELAY_MS - 20); // a slow tap, or a busy machine between keydown and keyup
+  walker.onKeyUp(key("w"));
+  clock.advance(1000);
+  assert.deepEqual(steps, [[0, -1]]);
   walker.dispose();
 });
 

@@ -1,10 +1,12 @@
-// Walking with the keyboard: arrow keys and WASD move one cell per press and repeat while
-// held, at most STEPS_PER_S (well under the server's 20 moves a second). Keys are taken
-// only while no text field is focused. Enter goes to the chat input; Escape leaves it.
+// Walking with the keyboard: arrow keys and WASD move one cell per press. A key held for
+// REPEAT_DELAY_MS (so a tap is always exactly one step) then repeats at STEPS_PER_S, well
+// under the server's 20 moves a second. Keys are taken only while no text field is focused. Enter goes to the chat input; Escape leaves it.
 
 /** Steps per second while a key is held. */
 export const STEPS_PER_S = 8;
 export const REPEAT_MS = 1000 / STEPS_PER_S;
+/** How long a key must be held before it repeats: longer than any tap. */
+export const REPEAT_DELAY_MS = 300;
 /** Separate presses are never sent closer together than this (20 a second at most). */
 export const MIN_STEP_MS = 60;
 const MAX_QUEUED = 4;
@@ -45,6 +47,7 @@ export function ownsKeys(element) {
 export function createWalker({ step, focusChat, leaveChat, isChatInput, now = () => performance.now(), timers = globalThis }) {
   const held = []; // directions held, most recent last
   let repeat = null;
+  let pressedAt = -Infinity;
   let lastStepAt = -Infinity;
   const queue = [];
   let queueTimer = null;
@@ -76,7 +79,8 @@ export function createWalker({ step, focusChat, leaveChat, isChatInput, now = ()
     repeat = timers.setInterval(() => {
       const direction = held.at(-1);
       if (!direction) return stopRepeat();
-      if (now() - lastStepAt >= REPEAT_MS - 5) stepNow(direction);
+      const at = now();
+      if (at - pressedAt >= REPEAT_DELAY_MS && at - lastStepAt >= REPEAT_MS - 5) stepNow(direction);
     }, REPEAT_MS);
   }
 
@@ -117,6 +121,7 @@ export function createWalker({ step, focusChat, leaveChat, isChatInput, now = ()
       const index = held.findIndex((d) => d.join(",") === name);
       if (index >= 0) held.splice(index, 1);
       held.push(direction);
+      pressedAt = now();
       request(direction);
       startRepeat();
     },
