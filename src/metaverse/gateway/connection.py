@@ -27,6 +27,7 @@ from metaverse.gateway.wire import BATCH, batch_frame
 CLOSE_NORMAL: Final = 1000
 CLOSE_POLICY: Final = 1008  # flooding
 CLOSE_TOO_BIG: Final = 1009
+CLOSE_INTERNAL: Final = 1011  # a bug handling a frame
 CLOSE_SLOW: Final = 1013  # outbox overflow
 CLOSE_INVALID_TOKEN: Final = 4001
 CLOSE_FORBIDDEN: Final = 4003

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import logging
 import secrets
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -19,7 +20,6 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from metaverse.accounts.ratelimit import TokenBucket
@@ -39,6 +39,7 @@ from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import SpaceHost
 from metaverse.gateway.metrics import GatewayMetrics
 from metaverse.gateway.recorder import Recorder
+from metaverse.gateway.websocket import GatewaySocket
 from metaverse.gateway.wire import CHAT, INTEREST, accepted_capabilities
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import ProtocolError, decode, encode
@@ -47,6 +48,11 @@ from metaverse.settings import Settings
 log = logging.getLogger(__name__)
 
 WS_PATHS = ("/", "/ws")
+# Frames waiting behind an awaited command (a join, a chat message) before the connection
+# stops reading from its socket until they are done.
+MAX_BACKLOG = 32
+# Commands that await the database or the event log.
+AWAITED: tuple[type[m.ClientMessage], ...] = (m.Join, m.Chat)
 
 
 def _viewport(viewport: m.Viewport | None) -> Rect | None:
@@ -111,6 +117,7 @@ class Gateway:
                 port,
                 origins=self.origins(),  # type: ignore[arg-type]
                 process_request=self.process_request,
+                create_connection=GatewaySocket,
                 max_size=m.MAX_FRAME_BYTES,
                 ping_interval=self.settings.ping_interval_s,
                 ping_timeout=self.settings.ping_interval_s,
@@ -139,70 +146,33 @@ class Gateway:
         return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
 
     async def handler(self, websocket: ServerConnection) -> None:
+        assert isinstance(websocket, GatewaySocket)
         connection = Connection(
             websocket,
             outbox_frames=self.settings.outbox_frames,
             flusher=self.flusher,
             on_overflow=self._overflowed,
         )
+        inbox = Inbox(self, connection, websocket)
         self.metrics.connections.inc()
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(connection.writer())
                 try:
-                    await self._read(connection)
+                    await inbox.run()
                 finally:
+                    inbox.detach()
                     self._leave(connection)
                     connection.finish()
         finally:
             self.metrics.connections.dec()
 
-    async def _read(self, connection: Connection) -> None:
-        frames = TokenBucket(
-            rate_per_s=self.settings.frame_rate_per_s,
-            burst=self.settings.frame_burst,
-            clock=self.clock,
-        )
-        chats = TokenBucket(
-            rate_per_s=self.settings.chat_rate_per_s,
-            burst=self.settings.chat_burst,
-            clock=self.clock,
-        )
-        moves = TokenBucket(
-            rate_per_s=self.settings.move_rate_per_s,
-            burst=max(1, round(self.settings.move_rate_per_s)),
-            clock=self.clock,
-        )
-        try:
-            async for text in connection.websocket:
-                if connection.closing:
-                    return
-                if frames.try_acquire() > 0:
-                    self.metrics.closed.labels("flood").inc()
-                    connection.close(codes.CLOSE_POLICY, "too many frames")
-                    return
-                try:
-                    message = decode(text)
-                    self._frames_in[type(message)].inc()
-                    await self._handle(connection, message, moves, chats)
-                except ProtocolError as error:
-                    self.metrics.frames_in.labels("invalid").inc()
-                    self._error(connection, error.code, error.message)
-        except ConnectionClosed:
-            return
-
     # Commands.
 
-    async def _handle(
-        self,
-        connection: Connection,
-        message: m.ClientMessage,
-        moves: TokenBucket,
-        chats: TokenBucket,
+    def _handle_now(
+        self, connection: Connection, message: m.ClientMessage, moves: TokenBucket
     ) -> None:
-        if isinstance(message, m.Join):
-            await self._join(connection, message)
-            return
+        """A command that needs no awaiting: done before the next frame is read."""
         user_id, space_id = connection.user_id, connection.space_id
         if user_id is None or space_id is None:
             raise ProtocolError("not_joined", "join a space first")
@@ -221,14 +191,24 @@ class Gateway:
                 text = message.text or ""
                 host.set_status(user_id, message.status, text)
                 self._spawn(self.directory.save_status(user_id, message.status, text))
-            case m.Chat():
-                if CHAT not in connection.capabilities:
-                    raise ProtocolError("no_capability", "chat needs the chat capability")
-                await self.chat.send(host, connection, message, chats)
             case m.Viewport():
                 if INTEREST not in connection.capabilities:
                     raise ProtocolError("no_capability", "viewport needs the interest capability")
                 host.set_viewport(user_id, _viewport(message))
+
+    async def _handle_awaited(
+        self, connection: Connection, message: m.Join | m.Chat, chats: TokenBucket
+    ) -> None:
+        """A command that awaits the database or the event log; later frames wait for it."""
+        if isinstance(message, m.Join):
+            await self._join(connection, message)
+            return
+        space_id = connection.space_id
+        if connection.user_id is None or space_id is None:
+            raise ProtocolError("not_joined", "join a space first")
+        if CHAT not in connection.capabilities:
+            raise ProtocolError("no_capability", "chat needs the chat capability")
+        await self.chat.send(self.hosts[space_id], connection, message, chats)
 
     async def _join(self, connection: Connection, message: m.Join) -> None:
         if connection.joined:
@@ -350,3 +330,106 @@ class Gateway:
         task = asyncio.create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+class Inbox:
+    """One connection's incoming frames, acted on as websockets parses them.
+
+    Commands that need no awaiting (moves above all) run at once, inside the socket's
+    `data_received`. A command that awaits (join, chat) goes to the backlog, which `run`
+    works through in order; frames arriving meanwhile queue behind it, so a connection's
+    commands still take effect in the order they were sent. A backlog of MAX_BACKLOG
+    frames pauses reading from the socket until it is worked off.
+    """
+
+    def __init__(self, gateway: Gateway, connection: Connection, socket: GatewaySocket) -> None:
+        settings, clock = gateway.settings, gateway.clock
+        self.gateway = gateway
+        self.connection = connection
+        self.socket = socket
+        self.frames = TokenBucket(
+            rate_per_s=settings.frame_rate_per_s, burst=settings.frame_burst, clock=clock
+        )
+        self.chats = TokenBucket(
+            rate_per_s=settings.chat_rate_per_s, burst=settings.chat_burst, clock=clock
+        )
+        self.moves = TokenBucket(
+            rate_per_s=settings.move_rate_per_s,
+            burst=max(1, round(settings.move_rate_per_s)),
+            clock=clock,
+        )
+        # Frames (text, or decoded when they were awaited commands) not acted on yet.
+        self.backlog: deque[str | bytes | m.ClientMessage] = deque()
+        self.wake = asyncio.Event()
+        self.lost = False
+        self.paused = False
+        socket.attach(self.feed, self._lost)
+
+    def detach(self) -> None:
+        self.socket.detach()
+
+    def _lost(self) -> None:
+        self.lost = True
+        self.wake.set()
+
+    def feed(self, data: str | bytes) -> None:
+        """One frame from the socket (called from `data_received`)."""
+        connection = self.connection
+        if connection.closing:
+            self.wake.set()  # the reader is done: the user leaves
+            return
+        gateway = self.gateway
+        if self.frames.try_acquire() > 0:
+            gateway.metrics.closed.labels("flood").inc()
+            connection.close(codes.CLOSE_POLICY, "too many frames")
+            self.wake.set()
+            return
+        backlog = self.backlog
+        if backlog:
+            backlog.append(data)
+            if len(backlog) >= MAX_BACKLOG and not self.paused:
+                self.paused = True
+                self.socket.transport.pause_reading()
+            return
+        try:
+            message = decode(data)
+            gateway._frames_in[type(message)].inc()
+            if isinstance(message, AWAITED):
+                backlog.append(message)
+                self.wake.set()
+                return
+            gateway._handle_now(connection, message, self.moves)
+        except ProtocolError as error:
+            gateway.metrics.frames_in.labels("invalid").inc()
+            gateway._error(connection, error.code, error.message)
+        except Exception:
+            # A bug: this connection ends (1011), the gateway and everyone else go on.
+            log.exception("handling a frame failed")
+            connection.close(codes.CLOSE_INTERNAL, "internal error")
+            self.wake.set()
+
+    async def run(self) -> None:
+        """Work through the backlog until the socket closes or the connection is closing."""
+        connection, backlog, gateway = self.connection, self.backlog, self.gateway
+        while not (self.lost or connection.closing):
+            await self.wake.wait()
+            self.wake.clear()
+            while backlog and not (self.lost or connection.closing):
+                item = backlog[0]  # stays queued while awaited: later frames queue behind
+                try:
+                    if isinstance(item, str | bytes):
+                        message = decode(item)
+                        gateway._frames_in[type(message)].inc()
+                    else:
+                        message = item
+                    if isinstance(message, m.Join | m.Chat):
+                        await gateway._handle_awaited(connection, message, self.chats)
+                    else:
+                        gateway._handle_now(connection, message, self.moves)
+                except ProtocolError as error:
+                    gateway.metrics.frames_in.labels("invalid").inc()
+                    gateway._error(connection, error.code, error.message)
+                backlog.popleft()
+            if self.paused and not backlog and not self.lost:
+                self.paused = False
+                self.socket.transport.resume_reading()

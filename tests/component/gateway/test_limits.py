@@ -64,6 +64,48 @@ async def test_binary_frames_are_refused(world: World) -> None:
     assert (await client.expect("error"))["code"] == "invalid_frame"
 
 
+async def test_a_fragmented_message_counts_as_one(world: World) -> None:
+    space = await world.space(10, 10, areas=SPAWN)
+    _, token = await world.user()
+    client = await world.connect()
+    join = json.dumps({"type": "join", "payload": {"spaceId": space, "token": token}})
+    await client.ws.send([join[:10], join[10:20], join[20:]])
+    assert (await client.expect("space-joined"))["spawn"] == {"x": 5, "y": 5}
+
+
+async def test_a_fragmented_message_over_the_limit_closes_with_1009(world: World) -> None:
+    client = await world.connect()
+    await client.ws.send(["x" * 40_000, "x" * 40_000])
+    code, _ = await client.closed()
+    assert code == 1009
+
+
+async def test_text_that_is_not_utf8_closes_with_1007(world: World) -> None:
+    client = await world.connect()
+    await client.ws.send(b'{"type": "leave", "payload": {"x": "\xff"}}', text=True)
+    code, _ = await client.closed()
+    assert code == 1007
+
+
+async def test_commands_sent_together_with_a_join_wait_for_it(world: World) -> None:
+    """A join awaits the database; the move sent right behind it must wait, not fail."""
+    space = await world.space(10, 10, areas=SPAWN)
+    _, token1 = await world.user()
+    _, token2 = await world.user()
+    watcher, _ = await world.join(space, token1)
+    client = await world.connect()
+    await asyncio.gather(
+        client.send("join", {"spaceId": space, "token": token2}),
+        client.send("move", {"x": 6, "y": 5}),
+        client.send("status", {"status": "busy"}),
+    )
+    assert (await client.expect("space-joined"))["spawn"] == {"x": 5, "y": 5}
+    assert (await watcher.expect("user-joined"))["x"] == 5
+    assert (await watcher.expect("movement"))["x"] == 6
+    for frame in await client.drain():
+        assert frame["type"] != "error", frame
+
+
 async def test_frames_before_join_and_a_second_join(world: World) -> None:
     space = await world.space(10, 10, areas=SPAWN)
     _, token = await world.user()
