@@ -17,6 +17,8 @@ import asyncio
 import json
 import logging
 from collections import deque
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any, Final
 
 from metaverse.accounts.ratelimit import TokenBucket
@@ -62,6 +64,14 @@ def _error_frame(client_id: str | None, error: ChatError) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Lookups:
+    """What the directory said, for the messages that need it."""
+
+    member: bool = False  # a direct message's recipient is a member of the space
+    room_members: Collection[str] | None = None  # None: no such room
+
+
 class _Replies:
     """The replies one connection is owed, oldest first: each is sent once it and all
     before it are ready."""
@@ -89,14 +99,44 @@ class ChatRelay:
     ) -> None:
         """Check one message and start storing it; it is answered (an ack, or a
         `chat-error` for every failure) after the connection's earlier messages. Waits
-        only while MAX_IN_FLIGHT of the connection's messages are being stored."""
+        for the directory (a direct message to someone not here, a room's members), and
+        while MAX_IN_FLIGHT of the connection's messages are being stored."""
+        lookups = await self._look_up(host, connection, message)
+        replies = self._replies.get(connection)
+        while replies is not None and len(replies.owed) >= MAX_IN_FLIGHT:
+            replies.room = asyncio.get_running_loop().create_future()
+            await replies.room
+            replies = self._replies.get(connection)
+        self._start(host, connection, message, bucket, lookups)
+
+    def send_now(
+        self, host: SpaceHost, connection: Connection, message: m.Chat, bucket: TokenBucket
+    ) -> bool:
+        """`send`, when that needs no waiting (most messages): True once started; False,
+        having done nothing, when it would wait (then `send` it)."""
+        replies = self._replies.get(connection)
+        if replies is not None and len(replies.owed) >= MAX_IN_FLIGHT:
+            return False
+        if self._needs_lookup(host, connection, message):
+            return False
+        self._start(host, connection, message, bucket, _Lookups())
+        return True
+
+    def _start(
+        self,
+        host: SpaceHost,
+        connection: Connection,
+        message: m.Chat,
+        bucket: TokenBucket,
+        lookups: _Lookups,
+    ) -> None:
         client_id = message.client_id
         try:
             if client_id is None:
                 raise ChatError("missing_client_id", "a chat message needs a clientId")
             if bucket.try_acquire() > 0:
                 raise ChatError("rate_limited", "too many messages; slow down", retryable=True)
-            chat, routing = await self._prepare(host, connection, message)
+            chat, routing = self._prepare(host, connection, message, lookups)
         except ChatError as error:
             frame = _error_frame(client_id, error)
             if connection not in self._replies:
@@ -106,11 +146,6 @@ class ChatRelay:
             ready.set_result(frame)
             self._owe(connection, ready)
             return
-        replies = self._replies.get(connection)
-        while replies is not None and len(replies.owed) >= MAX_IN_FLIGHT:
-            replies.room = asyncio.get_running_loop().create_future()
-            await replies.room
-            replies = self._replies.get(connection)
         # Tasks start in creation order: so do the appends of this connection's messages.
         self._owe(connection, asyncio.create_task(self._store(chat, routing, client_id)))
 
@@ -150,8 +185,31 @@ class ChatRelay:
         if not owed and self._replies.get(replies.connection) is replies:
             del self._replies[replies.connection]
 
-    async def _prepare(
-        self, host: SpaceHost, connection: Connection, message: m.Chat
+    @staticmethod
+    def _needs_lookup(host: SpaceHost, connection: Connection, message: m.Chat) -> bool:
+        if message.scope == "room":
+            return message.room_id is not None
+        if message.scope == "direct":
+            to = message.to
+            return (
+                to is not None and to != connection.user_id and UserId(to) not in host.connections
+            )
+        return False
+
+    async def _look_up(self, host: SpaceHost, connection: Connection, message: m.Chat) -> _Lookups:
+        """What checking `message` needs from the directory."""
+        if not self._needs_lookup(host, connection, message):
+            return _Lookups()
+        if message.scope == "room":
+            assert message.room_id is not None
+            return _Lookups(
+                room_members=await self._directory.room_members(host.space_id, message.room_id)
+            )
+        assert message.to is not None
+        return _Lookups(member=await self._directory.is_member(host.space_id, message.to))
+
+    def _prepare(
+        self, host: SpaceHost, connection: Connection, message: m.Chat, lookups: _Lookups
     ) -> tuple[ChatMessage, Routing]:
         user_id = connection.user_id
         assert user_id is not None
@@ -176,14 +234,12 @@ class ChatRelay:
             if message.to is None:
                 raise ChatError("missing_recipient", "a direct message needs `to`")
             present = UserId(message.to) in host.connections
-            if message.to == user_id or not (
-                present or await self._directory.is_member(space_id, message.to)
-            ):
+            if message.to == user_id or not (present or lookups.member):
                 raise ChatError("unknown_recipient", "that user is not in this space")
         elif message.scope == "room":
             if message.room_id is None:
                 raise ChatError("missing_room", "a room message needs `roomId`")
-            members = await self._directory.room_members(space_id, message.room_id)
+            members = lookups.room_members
             if members is None:
                 raise ChatError("unknown_room", "no such room in this space")
             if user_id not in members:
@@ -222,28 +278,38 @@ class ChatRelay:
                     if CHAT in connection.capabilities:
                         connection.send(frame)
                 return
-            chat = ChatMessage.from_dict(body["message"])
-        except (ValueError, KeyError, TypeError):
+            data = body["message"]
+            receivers = [
+                receiver
+                for receiver in map(host.connections.get, self._recipients(host, data, body))
+                if receiver is not None and CHAT in receiver.capabilities
+            ]
+            if not receivers:  # often so for `nearby`: not worth checking the message
+                return
+            chat = ChatMessage.from_dict(data)
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("ignoring a malformed chat delivery")
             return
         frame = encode("chat", chat.wire())
-        for user_id in self._recipients(host, chat, body):
-            receiver = host.connections.get(user_id)
-            if receiver is not None and CHAT in receiver.capabilities:
-                receiver.send(frame)
+        for receiver in receivers:
+            receiver.send(frame)
 
-    def _recipients(self, host: SpaceHost, chat: ChatMessage, body: dict[str, Any]) -> set[UserId]:
+    def _recipients(
+        self, host: SpaceHost, data: dict[str, Any], body: dict[str, Any]
+    ) -> set[UserId]:
+        """Who on this gateway should get the message `data` (not checked yet)."""
         space = host.space
-        if chat.scope == "space":
+        scope = data["scope"]
+        if scope == "space":
             found = set(host.connections)
-        elif chat.scope == "direct":
-            found = {UserId(chat.to)} if chat.to else set()
-        elif chat.scope == "room":
+        elif scope == "direct":
+            to = data.get("to")
+            found = {UserId(to)} if isinstance(to, str) else set()
+        elif scope == "room":
             found = {UserId(u) for u in body.get("members", ()) if isinstance(u, str)}
-        elif chat.scope == "area":
-            found = {
-                u for u in host.connections if any(a.name == chat.area for a in space.areas_of(u))
-            }
+        elif scope == "area":
+            area = data.get("area")
+            found = {u for u in host.connections if any(a.name == area for a in space.areas_of(u))}
         else:  # nearby: within the chat radius of the sender, or in the sender's call
             found = {UserId(u) for u in body.get("call", ()) if isinstance(u, str)}
             x, y = body.get("x"), body.get("y")
@@ -251,5 +317,5 @@ class ChatRelay:
                 found.update(space.users_near(x, y, self._radius_tiles))
             # Do not disturb: direct, room and area messages still arrive, nearby ones don't.
             found = {u for u in found if u in space and space.status(u)[0] != "dnd"}
-        found.discard(UserId(chat.sender_id))
+        found.discard(data["sender_id"])
         return {u for u in found if u in host.connections}

@@ -203,12 +203,19 @@ class Gateway:
         if isinstance(message, m.Join):
             await self._join(connection, message)
             return
+        await self.chat.send(self._chat_host(connection), connection, message, chats)
+
+    def _chat_now(self, connection: Connection, message: m.Chat, chats: TokenBucket) -> bool:
+        """Start sending a chat message if that needs no waiting; False if it does."""
+        return self.chat.send_now(self._chat_host(connection), connection, message, chats)
+
+    def _chat_host(self, connection: Connection) -> SpaceHost:
         space_id = connection.space_id
         if connection.user_id is None or space_id is None:
             raise ProtocolError("not_joined", "join a space first")
         if CHAT not in connection.capabilities:
             raise ProtocolError("no_capability", "chat needs the chat capability")
-        await self.chat.send(self.hosts[space_id], connection, message, chats)
+        return self.hosts[space_id]
 
     async def _join(self, connection: Connection, message: m.Join) -> None:
         if connection.joined:
@@ -395,6 +402,10 @@ class Inbox:
             message = decode(data)
             gateway._frames_in[type(message)].inc()
             if isinstance(message, AWAITED):
+                if isinstance(message, m.Chat) and gateway._chat_now(
+                    connection, message, self.chats
+                ):
+                    return
                 backlog.append(message)
                 self.wake.set()
                 return

@@ -9,8 +9,8 @@ from typing import Any
 
 from metaverse.backends.eventlog import MemoryEventLog, MemoryReader
 from metaverse.chat.messages import CHAT_TOPIC
-from metaverse.chat.pipeline import ChatPipeline
-from metaverse.db.models import ChatRoom, ChatRoomMember
+from metaverse.chat.pipeline import ChatPipeline, space_channel
+from metaverse.db.models import ChatRoom, ChatRoomMember, SpaceMember
 from metaverse.gateway.chat import MAX_IN_FLIGHT, ChatRelay
 from tests.component.gateway.conftest import Client, World, WorldFactory
 from tests.component.gateway.test_calls import walk
@@ -110,7 +110,7 @@ async def test_area_chat_stays_in_the_area(world: World) -> None:
 
 async def test_direct_messages(world: World) -> None:
     space = await world.space(20, 20, areas=SPAWN)
-    (_, a), (b_id, b), (_, c) = await crowd(world, space, 3)
+    (a_id, a), (b_id, b), (_, c) = await crowd(world, space, 3)
     ack = await say(a, "direct", "just you", to=b_id)
     assert ack["type"] == "chat-ack"
     assert (await b.expect("chat"))["to"] == b_id
@@ -119,6 +119,31 @@ async def test_direct_messages(world: World) -> None:
     refused = await say(a, "direct", "hello?", to=stranger_id)
     assert refused["code"] == "unknown_recipient"
     assert (await say(a, "direct", "no one"))["code"] == "missing_recipient"
+    assert (await say(a, "direct", "me, myself", to=a_id))["code"] == "unknown_recipient"
+    # A member who is away: stored for them (their history), nobody here receives it.
+    async with world.context.sessions() as session:
+        session.add(SpaceMember(space_id=space, user_id=stranger_id, role="member"))
+        await session.commit()
+    assert (await say(a, "direct", "see you later", to=stranger_id))["type"] == "chat-ack"
+    await b.quiet()
+    await c.quiet()
+
+
+async def test_malformed_deliveries_are_ignored(world: World) -> None:
+    space = await world.space(20, 20, areas=SPAWN)
+    (_, a), (_, b) = await crowd(world, space, 2)
+    channel = space_channel(space)
+    for junk in (
+        b"not json",
+        b"[1, 2]",
+        b'{"kind": "chat"}',
+        b'{"kind": "chat", "message": [1]}',
+        b'{"kind": "chat", "message": {"scope": "space", "sender_id": "x"}}',
+        b'{"kind": "chat-deleted"}',
+    ):
+        await world.gateway.pubsub.publish(channel, junk)
+    assert (await say(a, "space", "still here"))["type"] == "chat-ack"
+    assert (await b.expect("chat"))["text"] == "still here"
 
 
 async def test_room_messages(world: World) -> None:
