@@ -95,8 +95,8 @@ SERVICE_VARIABLES = (
 # have to dead-letter every one of those records.
 SERVICES_LOCK = Path(tempfile.gettempdir()) / "metaverse-test-services.lock"
 SERVICE_PROCESSES = ("java", "postgres", "redis-server")  # /proc/<pid>/comm
-CHAT_FRAME = '{"type":"chat",'
-REPLY_FRAMES = ('{"type":"chat-ack"', '{"type":"chat-error"')
+CHAT_FRAME = b'{"type":"chat",'
+REPLY_FRAMES = (b'{"type":"chat-ack"', b'{"type":"chat-error"')
 
 
 # The load process: clients that chat and read.
@@ -170,6 +170,10 @@ class Load:
                     close_timeout=1,
                     max_size=2**22,
                     open_timeout=JOIN_TIMEOUT_S,
+                    create_connection=harness.TextConnection,
+                    # The frames that come with `space-joined`, before `listen`, stay
+                    # unread in websockets' queue: it must not stop reading for them.
+                    max_queue=None,
                 )
             except (OSError, InvalidStatus, TimeoutError) as error:
                 self.join_errors[type(error).__name__] += 1
@@ -179,6 +183,8 @@ class Load:
                 json.dumps({"type": "join", "payload": {**payload, "capabilities": ["chat"]}})
             )
             first = json.loads(await ws.recv())
+            assert isinstance(ws, harness.TextConnection)
+            self.listen(client, ws)
             if first["type"] != "space-joined":
                 self.join_errors[first["payload"].get("code", first["type"])] += 1
                 await ws.close()
@@ -197,21 +203,26 @@ class Load:
                 and (other.x - client.x) ** 2 + (other.y - client.y) ** 2 <= radius_sq
             )
 
+    def listen(self, client: Client, ws: harness.TextConnection) -> None:
+        """Take `client`'s frames as they are parsed (set at once after `space-joined`,
+        before other frames can pile up unread in websockets' queue)."""
+
+        def on_text(data: bytes, at: float) -> None:
+            if data.startswith(CHAT_FRAME):
+                self.on_delivery(data, at)
+            elif data.startswith(REPLY_FRAMES):
+                self.on_reply(client, json.loads(data), at)
+
+        ws.on_text = on_text
+
     async def read(self, client: Client) -> None:
+        """Wait for `client`'s connection to close (its frames are taken by `listen`)."""
         assert client.ws is not None
-        try:
-            async for data in client.ws:
-                at, text = time.perf_counter(), str(data)
-                if text.startswith(CHAT_FRAME):
-                    self.on_delivery(text, at)
-                elif text.startswith(REPLY_FRAMES):
-                    self.on_reply(client, json.loads(text), at)
-        except ConnectionClosed:
-            pass
+        await client.ws.wait_closed()
         if not self.stopping:
             client.close_code = client.ws.close_code
 
-    def on_delivery(self, text: str, at: float) -> None:
+    def on_delivery(self, text: bytes, at: float) -> None:
         phase = self.phase
         if phase.in_window(at):
             phase.received_in_window += 1

@@ -43,7 +43,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
@@ -51,7 +50,6 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.frames import Frame, Opcode
 
 if TYPE_CHECKING:  # mypy names modules from the repository's root
     from benchmarks import harness
@@ -78,25 +76,6 @@ MODES: dict[str, list[str]] = {"plain": [], "interest+batch": ["interest", "batc
 
 
 # The load process: bots that walk and watch.
-
-
-class BotConnection(ClientConnection):
-    """A client connection that hands each text message to `on_text` as its frame is parsed.
-
-    No reader task, no message queue: a load process of 1,000 clients receives some 20,000
-    messages a second, and waking a task for each would make it, not the gateway, the
-    bottleneck (and put its own delays into the latencies it measures).
-    """
-
-    on_text: Callable[[bytes, float], None] | None = None
-
-    def process_event(self, event: Any) -> None:
-        if self.on_text is not None and isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-            # The gateway sends every message as one frame (fin set), never fragmented.
-            data = event.data
-            self.on_text(data if isinstance(data, bytes) else bytes(data), time.perf_counter())
-            return
-        super().process_event(event)
 
 
 class Bot:
@@ -180,12 +159,12 @@ class Load:
                     close_timeout=1,
                     max_size=2**22,
                     open_timeout=JOIN_TIMEOUT_S,
-                    create_connection=BotConnection,
+                    create_connection=harness.TextConnection,
                 )
             except (OSError, InvalidStatus, TimeoutError) as error:
                 self.join_errors[type(error).__name__] += 1
                 return
-            assert isinstance(ws, BotConnection)
+            assert isinstance(ws, harness.TextConnection)
             bot.joined = asyncio.get_running_loop().create_future()
             ws.on_text = lambda data, now: self.received(bot, data, now)
             payload: dict[str, Any] = {"spaceId": self.plan["space_id"], "token": bot.token}

@@ -13,10 +13,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+from websockets.frames import Frame, Opcode
 
 JWT_SECRET = "benchmark-only-secret-" + "0123456789abcdef" * 2
 # No argon2 hash matches this: nobody can sign in as a bench user, and none needs to.
@@ -264,3 +267,23 @@ def aligned(cells: Sequence[Sequence[str]], left: Sequence[int] = ()) -> list[st
         ).rstrip()
         for line in cells
     ]
+
+
+class TextConnection(ClientConnection):
+    """A client connection that hands each text message to `on_text` as its frame is parsed.
+
+    No reader task, no message queue: a load process receives tens of thousands of messages
+    a second, and waking a task for each would make it, not the platform, the bottleneck
+    (and put its own delays into the latencies it measures). Until `on_text` is set,
+    messages queue for `recv` as usual.
+    """
+
+    on_text: Callable[[bytes, float], None] | None = None
+
+    def process_event(self, event: Any) -> None:
+        if self.on_text is not None and isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+            # The gateway sends every message as one frame (fin set), never fragmented.
+            data = event.data
+            self.on_text(data if isinstance(data, bytes) else bytes(data), time.perf_counter())
+            return
+        super().process_event(event)
