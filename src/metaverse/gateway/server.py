@@ -52,7 +52,7 @@ WS_PATHS = ("/", "/ws")
 # stops reading from its socket until they are done.
 MAX_BACKLOG = 32
 # Commands that await the database or the event log.
-AWAITED: tuple[type[m.ClientMessage], ...] = (m.Join, m.Chat)
+AWAITED = (m.Join, m.Chat)
 
 
 def _viewport(viewport: m.Viewport | None) -> Rect | None:
@@ -169,9 +169,7 @@ class Gateway:
 
     # Commands.
 
-    def _handle_now(
-        self, connection: Connection, message: m.ClientMessage, moves: TokenBucket
-    ) -> None:
+    def act(self, connection: Connection, message: m.ClientMessage, moves: TokenBucket) -> None:
         """A command that needs no awaiting: done before the next frame is read."""
         user_id, space_id = connection.user_id, connection.space_id
         if user_id is None or space_id is None:
@@ -196,7 +194,7 @@ class Gateway:
                     raise ProtocolError("no_capability", "viewport needs the interest capability")
                 host.set_viewport(user_id, _viewport(message))
 
-    async def _handle_awaited(
+    async def act_awaited(
         self, connection: Connection, message: m.Join | m.Chat, chats: TokenBucket
     ) -> None:
         """A command that awaits the database or the event log; later frames wait for it."""
@@ -205,7 +203,7 @@ class Gateway:
             return
         await self.chat.send(self._chat_host(connection), connection, message, chats)
 
-    def _chat_now(self, connection: Connection, message: m.Chat, chats: TokenBucket) -> bool:
+    def start_chat(self, connection: Connection, message: m.Chat, chats: TokenBucket) -> bool:
         """Start sending a chat message if that needs no waiting; False if it does."""
         return self.chat.send_now(self._chat_host(connection), connection, message, chats)
 
@@ -323,6 +321,19 @@ class Gateway:
         self.metrics.outbox_drops.inc()
         self.metrics.closed.labels("slow").inc()
 
+    # Frames.
+
+    def decode(self, data: str | bytes) -> m.ClientMessage:
+        """A client frame as a command (counted by type), or `ProtocolError`."""
+        message = decode(data)
+        self._frames_in[type(message)].inc()
+        return message
+
+    def refuse_frame(self, connection: Connection, error: ProtocolError) -> None:
+        """Answer a frame that can't be acted on; the connection stays open."""
+        self.metrics.frames_in.labels("invalid").inc()
+        self._error(connection, error.code, error.message)
+
     # Replies.
 
     def _error(self, connection: Connection, code: str, message: str) -> None:
@@ -385,9 +396,8 @@ class Inbox:
         if connection.closing:
             self.wake.set()  # the reader is done: the user leaves
             return
-        gateway = self.gateway
         if self.frames.try_acquire() > 0:
-            gateway.metrics.closed.labels("flood").inc()
+            self.gateway.metrics.closed.labels("flood").inc()
             connection.close(codes.CLOSE_POLICY, "too many frames")
             self.wake.set()
             return
@@ -399,25 +409,19 @@ class Inbox:
                 self.socket.transport.pause_reading()
             return
         try:
-            message = decode(data)
-            gateway._frames_in[type(message)].inc()
-            if isinstance(message, AWAITED):
-                if isinstance(message, m.Chat) and gateway._chat_now(
-                    connection, message, self.chats
-                ):
-                    return
+            message = self.gateway.decode(data)
+            if not isinstance(message, AWAITED):
+                self.gateway.act(connection, message, self.moves)
+            elif not (
+                isinstance(message, m.Chat)
+                and self.gateway.start_chat(connection, message, self.chats)
+            ):
                 backlog.append(message)
                 self.wake.set()
-                return
-            gateway._handle_now(connection, message, self.moves)
         except ProtocolError as error:
-            gateway.metrics.frames_in.labels("invalid").inc()
-            gateway._error(connection, error.code, error.message)
+            self.gateway.refuse_frame(connection, error)
         except Exception:
-            # A bug: this connection ends (1011), the gateway and everyone else go on.
-            log.exception("handling a frame failed")
-            connection.close(codes.CLOSE_INTERNAL, "internal error")
-            self.wake.set()
+            self._fault()
 
     async def run(self) -> None:
         """Work through the backlog until the socket closes or the connection is closing."""
@@ -428,19 +432,22 @@ class Inbox:
             while backlog and not (self.lost or connection.closing):
                 item = backlog[0]  # stays queued while awaited: later frames queue behind
                 try:
-                    if isinstance(item, str | bytes):
-                        message = decode(item)
-                        gateway._frames_in[type(message)].inc()
+                    message = gateway.decode(item) if isinstance(item, str | bytes) else item
+                    if isinstance(message, AWAITED):
+                        await gateway.act_awaited(connection, message, self.chats)
                     else:
-                        message = item
-                    if isinstance(message, m.Join | m.Chat):
-                        await gateway._handle_awaited(connection, message, self.chats)
-                    else:
-                        gateway._handle_now(connection, message, self.moves)
+                        gateway.act(connection, message, self.moves)
                 except ProtocolError as error:
-                    gateway.metrics.frames_in.labels("invalid").inc()
-                    gateway._error(connection, error.code, error.message)
+                    gateway.refuse_frame(connection, error)
+                except Exception:
+                    self._fault()
                 backlog.popleft()
             if self.paused and not backlog and not self.lost:
                 self.paused = False
                 self.socket.transport.resume_reading()
+
+    def _fault(self) -> None:
+        """A bug: this connection ends (1011); the gateway and everyone else go on."""
+        log.exception("handling a frame failed")
+        self.connection.close(codes.CLOSE_INTERNAL, "internal error")
+        self.wake.set()

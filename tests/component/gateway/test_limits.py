@@ -13,6 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from metaverse.core.ids import SpaceId
 from tests.component.gateway.conftest import World
 
 SPAWN = [("spawn", 5, 5, 1, 1, "spawn")]
@@ -292,3 +293,33 @@ async def test_http_endpoints_on_the_gateway_port(world: World) -> None:
     assert "metaverse_gateway_connections 1.0" in body
     assert f'metaverse_gateway_space_users{{space="{space}"}} 1.0' in body
     assert (await asyncio.to_thread(get, "/elsewhere"))[0] == 404
+
+
+async def test_a_fault_handling_a_frame_closes_that_connection_only(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    space = await world.space(10, 10, areas=SPAWN)
+    (_, token1), (_, token2) = await world.user(), await world.user()
+    broken, _ = await world.join(space, token1)
+    other, _ = await world.join(space, token2)
+    await broken.expect("user-joined")
+    host = world.gateway.hosts[SpaceId(space)]
+    move = host.move
+
+    def faulty_move(user_id: Any, x: int, y: int) -> None:
+        if x == 6:
+            raise RuntimeError("a bug")
+        move(user_id, x, y)
+
+    monkeypatch.setattr(host, "move", faulty_move)
+    await broken.send("move", {"x": 6, "y": 5})
+    code, _ = await broken.closed()
+    assert code == 1011
+    assert "handling a frame failed" in caplog.text
+    assert (await other.expect("user-left"))["userId"]
+    # The gateway goes on for everyone else.
+    await other.send("move", {"x": 5, "y": 4})
+    await other.quiet()
+    third_id, token3 = await world.user()
+    await world.join(space, token3)
+    assert (await other.expect("user-joined"))["userId"] == third_id
