@@ -58,5 +58,9 @@ def decode(text: str | bytes) -> ClientMessage:
     return message
 
 
+# One compact encoder for every frame: `json.dumps` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode(type_: str, payload: dict[str, Any]) -> str:
-    return json.dumps({"type": type_, "payload": payload}, separators=(",", ":"))
+    return _ENCODER.encode({"type": type_, "payload": payload})
