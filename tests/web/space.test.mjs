@@ -74,15 +74,8 @@ function fakeClock() {
 
 const key = (k, extra = {}) => ({ key: k, target: { tagName: "CANVAS", closest: () => null }, preventDefault() {}, ...extra });
 
-test("arrow keys and WASD map to steps; modified keys do not", () => {
-  assert.deepEqual(directionOf({ key: "ArrowLeft" }), [-1, 0]);
-  assert.deepEqual(directionOf({ key: "W" }), [0, -1]);
-  assert.deepEqual(directionOf({ key: "d" }), [1, 0]);
-  assert.equal(directionOf({ key: "d", ctrlKey: true }), null);
-  assert.equal(directionOf({ key: "x" }), null);
-});
-
-test("one step per press, repeating at ~8 a second once held, never faster than 20 a second", () => {
+/** A walker on a fake clock at t = 1000 ms, recording its steps as [dx, dy, t]. */
+function walkingOnAFakeClock() {
   const clock = fakeClock();
   const steps = [];
   const walker = createWalker({
@@ -94,6 +87,19 @@ test("one step per press, repeating at ~8 a second once held, never faster than 
     timers: clock.timers,
   });
   clock.advance(1000);
+  return { clock, steps, walker };
+}
+
+test("arrow keys and WASD map to steps; modified keys do not", () => {
+  assert.deepEqual(directionOf({ key: "ArrowLeft" }), [-1, 0]);
+  assert.deepEqual(directionOf({ key: "W" }), [0, -1]);
+  assert.deepEqual(directionOf({ key: "d" }), [1, 0]);
+  assert.equal(directionOf({ key: "d", ctrlKey: true }), null);
+  assert.equal(directionOf({ key: "x" }), null);
+});
+
+test("one step per press, repeating at ~8 a second once held, never faster than 20 a second", () => {
+  const { clock, steps, walker } = walkingOnAFakeClock();
   walker.onKeyDown(key("ArrowRight"));
   assert.deepEqual(steps, [[1, 0, 1000]]);
   walker.onKeyDown(key("ArrowRight", { repeat: true })); // the keyboard's own repeat is ignored
@@ -121,22 +127,12 @@ test("one step per press, repeating at ~8 a second once held, never faster than 
 });
 
 test("a tap, even a slow one, is exactly one step", () => {
-  const clock = fakeClock();
-  const steps = [];
-  const walker = createWalker({
-    step: (dx, dy) => steps.push([dx, dy]),
-    focusChat() {},
-    leaveChat() {},
-    isChatInput: () => false,
-    now: clock.now,
-    timers: clock.timers,
-  });
-  clock.advance(1000);
+  const { clock, steps, walker } = walkingOnAFakeClock();
   walker.onKeyDown(key("w"));
   clock.advance(REPEAT_DELAY_MS - 20); // a slow tap, or a busy machine between keydown and keyup
   walker.onKeyUp(key("w"));
   clock.advance(1000);
-  assert.deepEqual(steps, [[0, -1]]);
+  assert.deepEqual(steps, [[0, -1, 1000]]);
   walker.dispose();
 });
 
