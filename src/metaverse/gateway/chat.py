@@ -39,8 +39,9 @@ from metaverse.protocol.codec import encode
 log = logging.getLogger(__name__)
 
 
-# A connection's messages being stored at once; its reader waits while there are this
-# many, so a client that floods (above its rate limit's burst) can't grow memory.
+# A connection's messages being stored at once; while there are this many, its next
+# message waits in the connection's inbox (and the frames behind it with it), so a
+# client that floods (above its rate limit's burst) can't grow memory.
 MAX_IN_FLIGHT: Final = 16
 
 
@@ -81,7 +82,7 @@ class _Replies:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.owed: deque[asyncio.Future[str]] = deque()
-        self.room: asyncio.Future[None] | None = None  # the reader, waiting for a free place
+        self.room: asyncio.Future[None] | None = None  # the inbox, waiting for a free place
 
 
 class ChatRelay:

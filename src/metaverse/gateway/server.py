@@ -1,4 +1,4 @@
-"""The gateway's WebSocket server: handshake, one reader and one writer per connection,
+"""The gateway's WebSocket server: handshake, an inbox and a writer per connection,
 and the hosted spaces.
 
 Paths `/` and `/ws` upgrade to WebSocket; `/healthz` and `/metrics` answer plain HTTP so
