@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from metaverse.backends.eventlog import MemoryEventLog, MemoryReader
@@ -229,7 +230,10 @@ class HeldLog:
         return self.log.reader(group, topics)
 
 
-def hold(world: World, *conversations: str) -> HeldLog:
+@contextlib.contextmanager
+def holding(world: World, *conversations: str) -> Iterator[HeldLog]:
+    """The gateway's chat appends of `conversations` wait until released, and whatever
+    happens they are released on leaving: a held append would stall the teardown."""
     gateway = world.gateway
     assert isinstance(gateway.event_log, MemoryEventLog)
     held = HeldLog(gateway.event_log, {c.encode() for c in conversations})
@@ -239,7 +243,10 @@ def hold(world: World, *conversations: str) -> HeldLog:
         world.clock,
         radius_tiles=world.gateway.settings.chat_radius,
     )
-    return held
+    try:
+        yield held
+    finally:
+        held.release()
 
 
 async def test_replies_keep_the_order_of_the_messages_while_they_are_stored_concurrently(
@@ -247,11 +254,8 @@ async def test_replies_keep_the_order_of_the_messages_while_they_are_stored_conc
 ) -> None:
     space = await world.space(20, 20, areas=SPAWN)
     (_, a), (_, b) = await crowd(world, space, 2)
-    held = hold(world, f"space:{space}")
-    try:
+    with holding(world, f"space:{space}") as held:
         await replies_in_order(a, b, held)
-    finally:
-        held.release()  # whatever happened: a held append would stall the teardown
 
 
 async def replies_in_order(a: Client, b: Client, held: HeldLog) -> None:
@@ -286,11 +290,8 @@ async def test_a_connection_has_a_bounded_number_of_messages_in_flight(
     world: World = await world_factory(chat_rate_per_s=1000, chat_burst=1000)
     space = await world.space(20, 20, areas=SPAWN)
     (_, a), (_, b) = await crowd(world, space, 2)
-    held = hold(world, f"space:{space}")
-    try:
+    with holding(world, f"space:{space}") as held:
         await bounded(a, b, held)
-    finally:
-        held.release()
 
 
 async def bounded(a: Client, b: Client, held: HeldLog) -> None:
