@@ -102,12 +102,13 @@ class ChatRelay:
         `chat-error` for every failure) after the connection's earlier messages. Waits
         for the directory (a direct message to someone not here, a room's members), and
         while MAX_IN_FLIGHT of the connection's messages are being stored."""
-        lookups = await self._look_up(host, connection, message)
         replies = self._replies.get(connection)
         while replies is not None and len(replies.owed) >= MAX_IN_FLIGHT:
             replies.room = asyncio.get_running_loop().create_future()
             await replies.room
             replies = self._replies.get(connection)
+        # Last, so that whether the recipient is here is not decided before a wait.
+        lookups = await self._look_up(host, connection, message)
         self._start(host, connection, message, bucket, lookups)
 
     def send_now(
