@@ -1,11 +1,12 @@
-"""A refused camera: a clear message, and the call goes on with what is available."""
+"""The camera and microphone: a refused camera gets a clear message and the call goes on
+with what is available; leaving the space lets go of both."""
 
 from __future__ import annotations
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Platform, SignedUpPage
-from tests.e2e.world import enter, user_id, wait_until_video_plays
+from tests.e2e.world import enter, no_call, user_id, wait_until_video_plays
 
 # The browser answers every request that includes a camera as a user who clicked "Block".
 CAMERA_BLOCKED = """(() => {
@@ -17,6 +18,26 @@ CAMERA_BLOCKED = """(() => {
       : original(constraints);
 })()"""
 
+# Every track the page gets from the camera and microphone, kept where the test can see it.
+KEEP_TRACKS = """(() => {
+  const devices = navigator.mediaDevices;
+  const original = devices.getUserMedia.bind(devices);
+  window.mediaTracks = [];
+  devices.getUserMedia = async (constraints) => {
+    const stream = await original(constraints);
+    window.mediaTracks.push(...stream.getTracks());
+    return stream;
+  };
+})()"""
+
+
+def small_space(platform: Platform, owner: Page) -> str:
+    """A public space of 3 by 2 tiles: wherever two people spawn, they are within the
+    proximity radius."""
+    token = owner.account.token  # type: ignore[attr-defined]
+    body = {"name": "Small", "dimensions": "3x2", "visibility": "public"}
+    return str(platform.api("POST", "/space", body, token)["spaceId"])
+
 
 def test_a_blocked_camera_is_explained_and_the_call_goes_on(
     platform: Platform, signed_up_page: SignedUpPage
@@ -24,11 +45,7 @@ def test_a_blocked_camera_is_explained_and_the_call_goes_on(
     ann = signed_up_page()
     bob = signed_up_page()
     bob.add_init_script(CAMERA_BLOCKED)
-    token = ann.account.token  # type: ignore[attr-defined]
-    # 3 by 2 tiles: wherever the two spawn, they are within the proximity radius.
-    space_id = platform.api(
-        "POST", "/space", {"name": "Small", "dimensions": "3x2", "visibility": "public"}, token
-    )["spaceId"]
+    space_id = small_space(platform, ann)
     enter(ann, space_id)
     enter(bob, space_id)
 
@@ -48,3 +65,27 @@ def test_a_blocked_camera_is_explained_and_the_call_goes_on(
         arg=user_id(bob),
         timeout=10_000,
     )
+
+
+def test_leaving_a_space_lets_go_of_the_camera_and_microphone(
+    platform: Platform, signed_up_page: SignedUpPage
+) -> None:
+    ann = signed_up_page()
+    bob = signed_up_page()
+    bob.add_init_script(KEEP_TRACKS)
+    space_id = small_space(platform, ann)
+    enter(ann, space_id)
+    enter(bob, space_id)
+    wait_until_video_plays(ann, user_id(bob), 10_000)
+    kinds = bob.evaluate(
+        "() => window.mediaTracks.filter((t) => t.readyState === 'live').map((t) => t.kind)"
+    )
+    assert sorted(kinds) == ["audio", "video"]
+
+    # Back to the lobby, in the same page: the camera light must go off.
+    bob.get_by_test_id("back-to-lobby").click()
+    expect(bob).to_have_url(f"{platform.url}/")
+    bob.wait_for_function(
+        "() => window.mediaTracks.every((t) => t.readyState === 'ended')", timeout=5_000
+    )
+    no_call(ann)
