@@ -31,23 +31,26 @@ KEEP_TRACKS = """(() => {
 })()"""
 
 
-def small_space(platform: Platform, owner: Page) -> str:
-    """A public space of 3 by 2 tiles: wherever two people spawn, they are within the
-    proximity radius."""
-    token = owner.account.token  # type: ignore[attr-defined]
+def two_in_a_small_space(
+    platform: Platform, signed_up_page: SignedUpPage, bobs_browser: str
+) -> tuple[Page, Page]:
+    """Ann and Bob (whose page runs `bobs_browser` first) in a public space of 3 by 2
+    tiles: wherever they spawn, they are within the proximity radius."""
+    ann = signed_up_page()
+    bob = signed_up_page()
+    bob.add_init_script(bobs_browser)
+    token = ann.account.token  # type: ignore[attr-defined]
     body = {"name": "Small", "dimensions": "3x2", "visibility": "public"}
-    return str(platform.api("POST", "/space", body, token)["spaceId"])
+    space_id = platform.api("POST", "/space", body, token)["spaceId"]
+    enter(ann, space_id)
+    enter(bob, space_id)
+    return ann, bob
 
 
 def test_a_blocked_camera_is_explained_and_the_call_goes_on(
     platform: Platform, signed_up_page: SignedUpPage
 ) -> None:
-    ann = signed_up_page()
-    bob = signed_up_page()
-    bob.add_init_script(CAMERA_BLOCKED)
-    space_id = small_space(platform, ann)
-    enter(ann, space_id)
-    enter(bob, space_id)
+    ann, bob = two_in_a_small_space(platform, signed_up_page, CAMERA_BLOCKED)
 
     # Bob is told what happened, in words, and is in the call all the same.
     notice = bob.get_by_test_id("notice-media")
@@ -70,12 +73,7 @@ def test_a_blocked_camera_is_explained_and_the_call_goes_on(
 def test_leaving_a_space_lets_go_of_the_camera_and_microphone(
     platform: Platform, signed_up_page: SignedUpPage
 ) -> None:
-    ann = signed_up_page()
-    bob = signed_up_page()
-    bob.add_init_script(KEEP_TRACKS)
-    space_id = small_space(platform, ann)
-    enter(ann, space_id)
-    enter(bob, space_id)
+    ann, bob = two_in_a_small_space(platform, signed_up_page, KEEP_TRACKS)
     wait_until_video_plays(ann, user_id(bob), 10_000)
     kinds = bob.evaluate(
         "() => window.mediaTracks.filter((t) => t.readyState === 'live').map((t) => t.kind)"
