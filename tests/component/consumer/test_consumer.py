@@ -75,16 +75,47 @@ def record(topic: str, value: bytes, offset: int, key: bytes = b"k") -> Record:
     return Record(topic=topic, key=key, value=value, offset=offset)
 
 
-def consumer(context: ApiContext, log: MemoryEventLog) -> Consumer:
+def consumer(
+    context: ApiContext,
+    log: MemoryEventLog,
+    *,
+    batch_wait_s: float = 0.05,
+    registry: CollectorRegistry | None = None,
+) -> Consumer:
     return Consumer(
         log,
         context.sessions,
-        CollectorRegistry(),
+        registry or CollectorRegistry(),
         group="g",
         batch_size=100,
-        batch_wait_s=0.05,
+        batch_wait_s=batch_wait_s,
         clock=FakeClock(),
     )
+
+
+async def append_chat(log: MemoryEventLog, space_id: str, text: str) -> None:
+    message = chat(space_id, text)
+    await log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
+
+
+@contextlib.asynccontextmanager
+async def running(worker: Consumer) -> AsyncIterator[asyncio.Task[None]]:
+    """`worker.run()` as a task for the duration of the block."""
+    task = asyncio.create_task(worker.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def until_stored(context: ApiContext, count: int) -> None:
+    """Wait (up to 4 s) until at least `count` chat messages are in the database."""
+    for _ in range(200):
+        if await _count(context, ChatRow) >= count:
+            return
+        await asyncio.sleep(0.02)
 
 
 async def _count(context: ApiContext, model: Any) -> int:
@@ -158,27 +189,14 @@ async def test_domain_events_are_stored_idempotently(context: ApiContext) -> Non
 async def test_the_loop_commits_after_storing_and_a_restart_resumes(context: ApiContext) -> None:
     space_id = await _space(context)
     log = MemoryEventLog()
-    first = [chat(space_id, f"a{i}") for i in range(3)]
-    for message in first:
-        await log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
-
-    async def run_until(count: int) -> None:
-        task = asyncio.create_task(consumer(context, log).run())
-        try:
-            for _ in range(200):
-                if await _count(context, ChatRow) >= count:
-                    break
-                await asyncio.sleep(0.02)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    await run_until(3)
-    later = [chat(space_id, f"b{i}") for i in range(2)]
-    for message in later:
-        await log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
-    await run_until(5)
+    for i in range(3):
+        await append_chat(log, space_id, f"a{i}")
+    async with running(consumer(context, log)):
+        await until_stored(context, 3)
+    for i in range(2):
+        await append_chat(log, space_id, f"b{i}")
+    async with running(consumer(context, log)):
+        await until_stored(context, 5)
     assert await _count(context, ChatRow) == 5
 
 
@@ -189,41 +207,17 @@ async def test_a_consumer_that_keeps_up_lets_the_next_batch_gather_for_the_batch
     record or two would be a transaction of its own."""
     space_id = await _space(context)
     log = MemoryEventLog()
-    worker = Consumer(
-        log,
-        context.sessions,
-        CollectorRegistry(),
-        group="g",
-        batch_size=100,
-        batch_wait_s=0.5,
-        clock=FakeClock(),
-    )
-
-    async def append(text: str) -> None:
-        message = chat(space_id, text)
-        await log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
-
-    await append("first")
-    task = asyncio.create_task(worker.run())
-    try:
-        for _ in range(200):
-            if await _count(context, ChatRow) == 1:
-                break
-            await asyncio.sleep(0.01)
+    worker = consumer(context, log, batch_wait_s=0.5)
+    await append_chat(log, space_id, "first")
+    async with running(worker):
+        await until_stored(context, 1)
         for n in range(5):
-            await append(f"later {n}")
+            await append_chat(log, space_id, f"later {n}")
         await asyncio.sleep(0.1)
         assert await _count(context, ChatRow) == 1  # still gathering
-        for _ in range(200):
-            if await _count(context, ChatRow) == 6:
-                break
-            await asyncio.sleep(0.02)
+        await until_stored(context, 6)
         assert await _count(context, ChatRow) == 6
         assert worker.batches == 2
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 class _FlakyCommits:
@@ -260,37 +254,12 @@ async def test_a_failed_offset_commit_is_not_fatal(context: ApiContext) -> None:
 
     log.reader = flaky_reader  # type: ignore[method-assign,assignment]
     registry = CollectorRegistry()
-    worker = Consumer(
-        log,
-        context.sessions,
-        registry,
-        group="g",
-        batch_size=100,
-        batch_wait_s=0.05,
-        clock=FakeClock(),
-    )
-
-    async def append(text: str) -> None:
-        message = chat(space_id, text)
-        await log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
-
-    await append("before the outage")
-    task = asyncio.create_task(worker.run())
-    try:
-        for _ in range(200):
-            if await _count(context, ChatRow) == 1:
-                break
-            await asyncio.sleep(0.02)
-        await append("after the outage")
-        for _ in range(200):
-            if await _count(context, ChatRow) == 2:
-                break
-            await asyncio.sleep(0.02)
+    await append_chat(log, space_id, "before the outage")
+    async with running(consumer(context, log, registry=registry)) as task:
+        await until_stored(context, 1)
+        await append_chat(log, space_id, "after the outage")
+        await until_stored(context, 2)
         assert await _count(context, ChatRow) == 2
         assert not task.done()
         assert readers[0].failed == 1
         assert registry.get_sample_value("metaverse_consumer_commit_failures_total") == 1
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
