@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from metaverse.errors import InvalidInput
+from metaverse.protocol.codec import COMPACT_JSON
 
 Scope = Literal["nearby", "area", "space", "direct", "room"]
 SCOPES: Final[tuple[Scope, ...]] = ("nearby", "area", "space", "direct", "room")
@@ -20,8 +21,6 @@ MAX_TEXT_CHARS: Final = 2000
 CHAT_TOPIC: Final = "chat.messages"
 CHAT_DLQ_TOPIC: Final = "chat.messages.dlq"
 
-# Compact JSON; one encoder for all (json.dumps builds one per call when given options).
-JSON: Final = json.JSONEncoder(separators=(",", ":"))
 
 # C0 and C1 controls, DEL, and the Unicode line/paragraph separators; newline stays.
 _CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
@@ -91,7 +90,7 @@ class ChatMessage:
 
     def to_bytes(self) -> bytes:
         """The event log record (and the `message` of a live delivery)."""
-        return JSON.encode(self.to_dict()).encode()
+        return COMPACT_JSON.encode(self.to_dict()).encode()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChatMessage:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from metaverse.backends.eventlog import EventLog
 from metaverse.backends.pubsub import PubSub
-from metaverse.chat.messages import CHAT_TOPIC, JSON, ChatMessage
+from metaverse.chat.messages import CHAT_TOPIC, ChatMessage
+from metaverse.protocol.codec import COMPACT_JSON
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def delivery_bytes(message: ChatMessage, routing: Routing, record: bytes | None 
         "members": list(routing.members),
     }
     # The hints' object without its opening brace closes the delivery's object.
-    tail = JSON.encode(hints).encode()
+    tail = COMPACT_JSON.encode(hints).encode()
     return b'{"kind":"chat","message":' + record + b"," + tail[1:]
 
 

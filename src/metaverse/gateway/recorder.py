@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 from typing import Any, Final
 
@@ -19,6 +18,7 @@ from metaverse.core.geometry import Rect
 from metaverse.core.ids import SpaceId
 from metaverse.db.ids import new_id
 from metaverse.gateway.metrics import GatewayMetrics
+from metaverse.protocol.codec import COMPACT_JSON
 
 EVENTS_TOPIC: Final = "metaverse.events"
 # Records appended together, each by a task of its own: a gateway that fell behind made a
@@ -85,7 +85,7 @@ class Recorder:
                 self._metrics.active_calls.dec()
                 self._metrics.call_size.observe(event.peak_size)
                 self._metrics.call_duration.observe(now_s - started_s)
-            value = json.dumps(body, separators=(",", ":")).encode()
+            value = COMPACT_JSON.encode(body).encode()
             try:
                 self._queue.put_nowait((space_id.encode(), value))
             except asyncio.QueueFull:

@@ -58,9 +58,10 @@ def decode(text: str | bytes) -> ClientMessage:
     return message
 
 
-# One compact encoder for every frame: `json.dumps` with options builds a new one per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
+# Compact JSON, one encoder for everything the platform encodes on a hot path (frames,
+# chat records, domain events): `json.dumps` with options builds a new one per call.
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def encode(type_: str, payload: dict[str, Any]) -> str:
-    return _ENCODER.encode({"type": type_, "payload": payload})
+    return COMPACT_JSON.encode({"type": type_, "payload": payload})
