@@ -253,7 +253,7 @@ class Gateway:
                 connection, "unknown_space", "no space has that id", codes.CLOSE_UNKNOWN_SPACE
             )
             return
-        connection.capabilities = frozenset(accepted_capabilities(message.capabilities))
+        connection.accept(frozenset(accepted_capabilities(message.capabilities)))
         connection.announce_capabilities = "capabilities" in message.model_fields_set
         viewport = _viewport(message.viewport) if INTEREST in connection.capabilities else None
         host.join(

@@ -7,6 +7,14 @@ need no awaiting at all, and at a thousand clients that queueing cost a fifth of
 `process_event`) to call `on_message` straight from `data_received` instead; the gateway
 queues what it has to await itself (`Inbox` in `gateway.server`).
 
+Most of what a client sends is a small text frame, alone in its read from the socket. Those
+are unmasked and handed on right in `data_received` (`_take_text_frames`) when websockets'
+parser stands between frames, with nothing buffered, no fragmented message under way and the
+connection open: going through its parser generators, frame objects and events cost a
+quarter of reading a move. Whatever is not such a frame (a ping, a close, a fragment, a
+frame cut off by the end of the read, anything odd) and everything after it in that read go
+to websockets as before.
+
 Everything else stays with websockets: the handshake, parsing and unmasking, the message
 size limit (which it checks across fragments too), pings, and the closing handshake.
 """
@@ -18,7 +26,13 @@ from typing import Any, Final
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import DATA_OPCODES, CloseCode, Frame, Opcode
-from websockets.protocol import Event
+from websockets.protocol import Event, State
+from websockets.streams import StreamReader
+
+try:  # what websockets unmasks with: its C speed-up, when it was built
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover
+    from websockets.utils import apply_mask
 
 # Messages that may arrive between the handshake and the gateway attaching (a loop
 # iteration or two); a client that sends more than this before then is flooding.
@@ -28,6 +42,20 @@ MAX_EARLY: Final = 64
 MAX_FRAGMENTS: Final = 1024
 
 MessageHandler = Callable[[str | bytes], None]
+
+# websockets' parser waits here, in `StreamReader.at_eof`, between two frames.
+_BETWEEN_FRAMES: Final = StreamReader.at_eof.__code__
+# The first byte of an unfragmented text frame without extension bits (FIN, opcode 1).
+_FIN_TEXT: Final = 0x81
+
+
+def _between_frames(parser: Any) -> bool:
+    """Whether websockets' parser (generators delegating to generators: the handshake's,
+    the frames', the stream reader's) is waiting for the first byte of a frame."""
+    waiting = parser
+    while (inner := getattr(waiting, "gi_yieldfrom", None)) is not None:
+        waiting = inner
+    return getattr(waiting, "gi_code", None) is _BETWEEN_FRAMES
 
 
 class GatewaySocket(ServerConnection):
@@ -62,6 +90,45 @@ class GatewaySocket(ServerConnection):
 
     def _drop(self, data: str | bytes) -> None:
         """A message after the gateway is done with the connection."""
+
+    def data_received(self, data: bytes) -> None:
+        taken = self._take_text_frames(data)
+        if taken < len(data):
+            super().data_received(data[taken:] if taken else data)
+
+    def _take_text_frames(self, data: bytes) -> int:
+        """Hand on the whole, masked, unfragmented text frames at the start of `data`
+        when websockets' parser would read them as they are; how many bytes they took."""
+        protocol = self.protocol
+        if (
+            protocol.state is not State.OPEN
+            or protocol.current_size is not None
+            or protocol.reader.buffer
+            or not _between_frames(protocol.parser)
+        ):
+            return 0
+        max_size = protocol.max_message_size
+        end = len(data)
+        at = 0
+        while end - at >= 6 and data[at] == _FIN_TEXT:
+            length = data[at + 1] ^ 0x80  # the mask bit must be set: a client's frame
+            if length < 126:
+                mask = at + 2
+            elif length == 126 and end - at >= 8:
+                length = int.from_bytes(data[at + 2 : at + 4])
+                mask = at + 4
+            else:  # unmasked, a 64-bit length, or a header cut off
+                break
+            payload = mask + 4
+            if payload + length > end or (max_size is not None and length > max_size):
+                break
+            message = apply_mask(data[payload : payload + length], data[mask:payload])
+            at = payload + length
+            self._text = True
+            self._deliver(self._on_message, message)
+            if protocol.state is not State.OPEN:  # failed or closed by what it handled
+                break
+        return at
 
     def process_event(self, event: Event) -> None:
         if not isinstance(event, Frame) or event.opcode not in DATA_OPCODES:

@@ -67,16 +67,16 @@ async def test_batch_coalesces_frames_in_order(world: World) -> None:
     watcher, _ = await world.join(space, watcher_token, capabilities=["batch"])
     await walker.expect("user-joined")
     await walk(world, walker, [(6, 5), (7, 5), (8, 5), (9, 5)])
-    frame = await watcher.recv()
-    messages: list[dict[str, Any]] = (
-        frame["payload"]["messages"] if frame["type"] == "batch" else [frame]
-    )
+    frames: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
     while len(messages) < 4:
-        more = await watcher.recv()
-        messages += more["payload"]["messages"] if more["type"] == "batch" else [more]
+        frame = await watcher.recv()
+        frames.append(frame)
+        messages += frame["payload"]["messages"] if frame["type"] == "batch" else [frame]
     assert [m["payload"]["x"] for m in messages] == [6, 7, 8, 9]
     assert all(m["type"] == "movement" for m in messages)
-    assert frame["type"] == "batch"
+    # Four moves within a tick: at most two writes (a slot's turn may fall between them).
+    assert "batch" in [frame["type"] for frame in frames] and len(frames) <= 2
 
 
 async def test_profiles_capability_adds_who_people_are(world: World) -> None:

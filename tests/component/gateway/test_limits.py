@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
+from websockets.frames import Frame, Opcode
 
 from metaverse.core.ids import SpaceId
 from tests.component.gateway.conftest import World
@@ -86,6 +87,54 @@ async def test_text_that_is_not_utf8_closes_with_1007(world: World) -> None:
     await client.ws.send(b'{"type": "leave", "payload": {"x": "\xff"}}', text=True)
     code, _ = await client.closed()
     assert code == 1007
+
+
+def masked(opcode: Opcode, data: bytes, fin: bool = True) -> bytes:
+    """A client's frame, as it goes over the wire."""
+    return Frame(opcode, data, fin).serialize(mask=True, extensions=[])
+
+
+@pytest.mark.parametrize("cut", ["one write", "every byte", "ping and fragments between"])
+async def test_frames_arrive_whole_and_in_order_however_the_reads_cut_them(
+    world: World, cut: str
+) -> None:
+    """The gateway reads small text frames itself when it can, and leaves the rest to
+    websockets: whatever the mix, every message arrives once, whole and in order."""
+    space = await world.space(10, 10, areas=SPAWN)
+    sender_id, sender_token = await world.user()
+    _, watcher_token = await world.user()
+    sender, _ = await world.join(space, sender_token, capabilities=["presence"])
+    watcher, _ = await world.join(space, watcher_token, capabilities=["presence"])
+    await sender.expect("user-joined")
+    # Short texts and texts over 125 bytes (the frame's length takes two more bytes).
+    texts = [f"{n}-" + "é" * (n * 7 % 70) for n in range(12)]
+    frames = [
+        json.dumps({"type": "status", "payload": {"status": "busy", "text": text}}).encode()
+        for text in texts
+    ]
+    wire = [masked(Opcode.TEXT, frame) for frame in frames]
+    if cut == "ping and fragments between":
+        fragmented = frames[5]
+        wire[5] = (
+            masked(Opcode.TEXT, fragmented[:9], fin=False)
+            + masked(Opcode.PING, b"still there?")
+            + masked(Opcode.CONT, fragmented[9:20], fin=False)
+            + masked(Opcode.CONT, fragmented[20:])
+        )
+        wire[8] = masked(Opcode.PING, b"") + wire[8]
+    data = b"".join(wire)
+    transport = sender.ws.transport
+    if cut == "every byte":
+        for at in range(len(data)):
+            transport.write(data[at : at + 1])
+            await asyncio.sleep(0)
+    else:
+        transport.write(data)
+    seen = [(await watcher.expect("status"))["text"] for _ in texts]
+    assert seen == texts
+    assert {"userId": sender_id, "status": "busy", "text": texts[-1]} == (
+        await sender.drain()
+    )[-1]["payload"]
 
 
 async def test_commands_sent_together_with_a_join_wait_for_it(world: World) -> None:
