@@ -132,9 +132,9 @@ async def test_frames_arrive_whole_and_in_order_however_the_reads_cut_them(
         transport.write(data)
     seen = [(await watcher.expect("status"))["text"] for _ in texts]
     assert seen == texts
-    assert {"userId": sender_id, "status": "busy", "text": texts[-1]} == (
-        await sender.drain()
-    )[-1]["payload"]
+    assert {"userId": sender_id, "status": "busy", "text": texts[-1]} == (await sender.drain())[-1][
+        "payload"
+    ]
 
 
 async def test_commands_sent_together_with_a_join_wait_for_it(world: World) -> None:
