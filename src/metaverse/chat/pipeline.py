@@ -3,12 +3,19 @@
 The order is the guarantee: a message is published for others only after the log has
 made it durable, so nothing is shown that will not also be stored; the sender's ack
 follows both. Live delivery is best effort (pub/sub); history is the log's.
+
+A gateway delivers its own messages to the people connected to it itself, as soon as they
+are stored, and publishes them marked with its `origin` for the other gateways; it skips
+its own when pub/sub brings them back (`own_deliveries`). That saves every message's round
+trip through pub/sub and its decoding, for the people most messages are for.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from metaverse.backends.eventlog import EventLog
@@ -33,11 +40,25 @@ class Routing:
     members: tuple[str, ...] = field(default_factory=tuple)  # room members, for `room`
 
 
-def delivery_bytes(message: ChatMessage, routing: Routing, record: bytes | None = None) -> bytes:
-    """`{"kind":"chat","message":<record>,"x","y","call","members"}`: the log `record` of
-    `message` (encoded here if not given) spliced in as it is, not decoded and encoded again."""
+@functools.cache
+def own_deliveries(origin: str) -> bytes:
+    """How every delivery published by `origin` begins."""
+    return b'{"origin":' + COMPACT_JSON.encode(origin).encode() + b","
+
+
+def delivery_bytes(
+    message: ChatMessage,
+    routing: Routing,
+    record: bytes | None = None,
+    *,
+    origin: str | None = None,
+) -> bytes:
+    """`{"origin"?,"kind":"chat","message":<record>,"x","y","call","members"}`: the log
+    `record` of `message` (encoded here if not given) spliced in as it is, not decoded and
+    encoded again."""
     if record is None:
         record = message.to_bytes()
+    head = b"{" if origin is None else own_deliveries(origin)
     hints = {
         "x": routing.x,
         "y": routing.y,
@@ -46,7 +67,7 @@ def delivery_bytes(message: ChatMessage, routing: Routing, record: bytes | None 
     }
     # The hints' object without its opening brace closes the delivery's object.
     tail = COMPACT_JSON.encode(hints).encode()
-    return b'{"kind":"chat","message":' + record + b"," + tail[1:]
+    return head + b'"kind":"chat","message":' + record + b"," + tail[1:]
 
 
 def deletion_bytes(space_id: str, message_id: str) -> bytes:
@@ -54,18 +75,29 @@ def deletion_bytes(space_id: str, message_id: str) -> bytes:
 
 
 class ChatPipeline:
-    def __init__(self, event_log: EventLog, pubsub: PubSub) -> None:
+    """`origin` names the process that sends (a gateway), when it delivers its own messages
+    to its own connections (`send(here=...)`)."""
+
+    def __init__(self, event_log: EventLog, pubsub: PubSub, *, origin: str | None = None) -> None:
         self._log = event_log
         self._pubsub = pubsub
+        self.origin = origin
 
-    async def send(self, message: ChatMessage, routing: Routing) -> None:
-        """Append durably (raises `EventLogUnavailable` if it can't), then publish."""
+    async def send(
+        self, message: ChatMessage, routing: Routing, *, here: Callable[[], None] | None = None
+    ) -> None:
+        """Append durably (raises `EventLogUnavailable` if it can't), call `here` (this
+        process's own delivery), then publish."""
         record = message.to_bytes()
         await self._log.append(CHAT_TOPIC, message.conversation.encode(), record)
+        if here is not None:
+            try:
+                here()
+            except Exception:  # stored already: it must still be published and acked
+                log.exception("delivering chat message %s here failed", message.id)
         try:
-            await self._pubsub.publish(
-                space_channel(message.space_id), delivery_bytes(message, routing, record)
-            )
+            delivery = delivery_bytes(message, routing, record, origin=self.origin)
+            await self._pubsub.publish(space_channel(message.space_id), delivery)
         except Exception:  # stored already: it shows up in history even if live delivery fails
             log.warning("live delivery of chat message %s failed", message.id, exc_info=True)
 

@@ -9,6 +9,9 @@ the order its messages came, and the appends of one conversation start in that o
 
 Recipients are chosen where they are connected, from routing hints the sender's gateway
 put in the delivery (its cell, its call, a room's members), so gateways share no state.
+The people connected to the sender's own gateway get a message straight from it once it
+is stored (`_deliver_here`); the gateway skips its own deliveries when pub/sub brings them
+back.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import functools
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -26,7 +30,7 @@ from metaverse.backends.eventlog import EventLogUnavailable
 from metaverse.chat.messages import ChatMessage, clean_text, conversation_of
 from metaverse.chat.pipeline import ChatPipeline, Routing
 from metaverse.clock import Clock
-from metaverse.core.ids import UserId
+from metaverse.core.ids import SpaceId, UserId
 from metaverse.db.ids import new_id
 from metaverse.errors import InvalidInput
 from metaverse.gateway.connection import Connection
@@ -87,9 +91,16 @@ class _Replies:
 
 class ChatRelay:
     def __init__(
-        self, pipeline: ChatPipeline, directory: Directory, clock: Clock, *, radius_tiles: float
+        self,
+        pipeline: ChatPipeline,
+        directory: Directory,
+        clock: Clock,
+        hosts: Mapping[SpaceId, SpaceHost],
+        *,
+        radius_tiles: float,
     ) -> None:
         self._pipeline = pipeline
+        self._hosts = hosts
         self._directory = directory
         self._clock = clock
         self._radius_tiles = radius_tiles
@@ -154,7 +165,8 @@ class ChatRelay:
     async def _store(self, chat: ChatMessage, routing: Routing, client_id: str) -> str:
         """Append and publish; the reply frame."""
         try:
-            await self._pipeline.send(chat, routing)
+            here = functools.partial(self._deliver_here, chat, routing)
+            await self._pipeline.send(chat, routing, here=here)
         except Exception as exc:
             if not isinstance(exc, EventLogUnavailable):  # a bug: the sender still hears
                 log.exception("storing chat message %s failed", chat.id)
@@ -281,11 +293,17 @@ class ChatRelay:
                         connection.send(frame)
                 return
             data = body["message"]
-            receivers = [
-                receiver
-                for receiver in map(host.connections.get, self._recipients(host, data, body))
-                if receiver is not None and CHAT in receiver.capabilities
-            ]
+            to, x, y = data.get("to"), body.get("x"), body.get("y")
+            receivers = self._receivers(
+                host,
+                data["scope"],
+                data["sender_id"],
+                to=to if isinstance(to, str) else None,
+                area=data.get("area"),
+                members=[u for u in body.get("members", ()) if isinstance(u, str)],
+                call=[u for u in body.get("call", ()) if isinstance(u, str)],
+                at=(x, y) if isinstance(x, int) and isinstance(y, int) else None,
+            )
             if not receivers:  # often so for `nearby`: not worth checking the message
                 return
             chat = ChatMessage.from_dict(data)
@@ -296,28 +314,59 @@ class ChatRelay:
         for receiver in receivers:
             receiver.send(frame)
 
-    def _recipients(
-        self, host: SpaceHost, data: dict[str, Any], body: dict[str, Any]
-    ) -> set[UserId]:
-        """Who on this gateway should get the message `data` (not checked yet)."""
+    def _deliver_here(self, chat: ChatMessage, routing: Routing) -> None:
+        """A message sent through this gateway, stored: to who should see it here."""
+        host = self._hosts.get(SpaceId(chat.space_id))
+        if host is None:
+            return
+        x, y = routing.x, routing.y
+        receivers = self._receivers(
+            host,
+            chat.scope,
+            chat.sender_id,
+            to=chat.to,
+            area=chat.area,
+            members=routing.members,
+            call=routing.call,
+            at=(x, y) if x is not None and y is not None else None,
+        )
+        if receivers:
+            frame = encode("chat", chat.wire())
+            for receiver in receivers:
+                receiver.send(frame)
+
+    def _receivers(
+        self,
+        host: SpaceHost,
+        scope: str,
+        sender_id: str,
+        *,
+        to: str | None,
+        area: Any,
+        members: Collection[str],
+        call: Collection[str],
+        at: tuple[int, int] | None,
+    ) -> list[Connection]:
+        """The connections here, with `chat`, that should get a message (not checked yet)."""
         space = host.space
-        scope = data["scope"]
+        connections = host.connections
         if scope == "space":
-            found = set(host.connections)
+            found = set(connections)
         elif scope == "direct":
-            to = data.get("to")
-            found = {UserId(to)} if isinstance(to, str) else set()
+            found = {UserId(to)} if to is not None else set()
         elif scope == "room":
-            found = {UserId(u) for u in body.get("members", ()) if isinstance(u, str)}
+            found = {UserId(u) for u in members}
         elif scope == "area":
-            area = data.get("area")
-            found = {u for u in host.connections if any(a.name == area for a in space.areas_of(u))}
+            found = {u for u in connections if any(a.name == area for a in space.areas_of(u))}
         else:  # nearby: within the chat radius of the sender, or in the sender's call
-            found = {UserId(u) for u in body.get("call", ()) if isinstance(u, str)}
-            x, y = body.get("x"), body.get("y")
-            if isinstance(x, int) and isinstance(y, int):
-                found.update(space.users_near(x, y, self._radius_tiles))
+            found = {UserId(u) for u in call}
+            if at is not None:
+                found.update(space.users_near(at[0], at[1], self._radius_tiles))
             # Do not disturb: direct, room and area messages still arrive, nearby ones don't.
             found = {u for u in found if u in space and space.status(u)[0] != "dnd"}
-        found.discard(data["sender_id"])
-        return {u for u in found if u in host.connections}
+        found.discard(UserId(sender_id))
+        return [
+            receiver
+            for receiver in map(connections.get, found)
+            if receiver is not None and CHAT in receiver.capabilities
+        ]

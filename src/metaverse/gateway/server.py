@@ -26,7 +26,7 @@ from metaverse.accounts.ratelimit import TokenBucket
 from metaverse.accounts.tokens import AccessTokens, InvalidToken
 from metaverse.backends.eventlog import EventLog
 from metaverse.backends.pubsub import PubSub
-from metaverse.chat.pipeline import ChatPipeline, space_channel
+from metaverse.chat.pipeline import ChatPipeline, own_deliveries, space_channel
 from metaverse.clock import Clock
 from metaverse.core.config import SpaceConfig
 from metaverse.core.geometry import Rect
@@ -79,8 +79,17 @@ class Gateway:
         self.registry = registry
         self.event_log = event_log
         self.pubsub = pubsub
+        self.hosts: dict[SpaceId, SpaceHost] = {}
+        # Names this process in its chat deliveries, so that it skips its own (it has
+        # delivered them to its own connections already).
+        self.origin = f"{settings.service_id}/{secrets.token_hex(6)}"
+        self._own_deliveries = own_deliveries(self.origin)
         self.chat = ChatRelay(
-            ChatPipeline(event_log, pubsub), directory, clock, radius_tiles=settings.chat_radius
+            ChatPipeline(event_log, pubsub, origin=self.origin),
+            directory,
+            clock,
+            self.hosts,
+            radius_tiles=settings.chat_radius,
         )
         self.metrics = GatewayMetrics(registry)
         self.flusher = Flusher(settings.batch_tick_ms / 1000)
@@ -94,7 +103,6 @@ class Gateway:
         self._frames_in = {
             model: self.metrics.frames_in.labels(name) for model, name in m.WIRE_NAMES.items()
         }
-        self.hosts: dict[SpaceId, SpaceHost] = {}
         self._loading: dict[SpaceId, asyncio.Future[SpaceHost | None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -312,7 +320,10 @@ class Gateway:
 
     async def _deliveries(self) -> None:
         """Chat from pub/sub, for the spaces hosted here."""
+        own = self._own_deliveries
         async for channel, data in self.pubsub.messages():
+            if data.startswith(own):
+                continue
             host = self.hosts.get(SpaceId(channel.removeprefix("space:")))
             if host is not None:
                 self.chat.deliver(host, data)

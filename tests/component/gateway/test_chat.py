@@ -9,8 +9,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from metaverse.backends.eventlog import MemoryEventLog, MemoryReader
-from metaverse.chat.messages import CHAT_TOPIC
-from metaverse.chat.pipeline import ChatPipeline, space_channel
+from metaverse.chat.messages import CHAT_TOPIC, ChatMessage
+from metaverse.chat.pipeline import ChatPipeline, Routing, delivery_bytes, space_channel
+from metaverse.db.ids import new_id
 from metaverse.db.models import ChatRoom, ChatRoomMember, SpaceMember
 from metaverse.gateway.chat import MAX_IN_FLIGHT, ChatRelay
 from tests.component.gateway.conftest import Client, World, WorldFactory
@@ -60,8 +61,9 @@ async def test_space_chat_reaches_everyone_with_chat_and_acks_the_sender(world: 
             "text": "hello <b>all</b>",
             "ts": ack["ts"],
         }
-    await a.quiet()
-    await bare.quiet()
+    # Once: delivered by this gateway itself, and skipped when pub/sub brings it back.
+    for client in (a, b, c, bare):
+        await client.quiet()
 
     log = world.gateway.event_log
     assert isinstance(log, MemoryEventLog)
@@ -145,6 +147,33 @@ async def test_malformed_deliveries_are_ignored(world: World) -> None:
         await world.gateway.pubsub.publish(channel, junk)
     assert (await say(a, "space", "still here"))["type"] == "chat-ack"
     assert (await b.expect("chat"))["text"] == "still here"
+
+
+async def test_deliveries_of_other_gateways_arrive_and_its_own_are_skipped(
+    world: World,
+) -> None:
+    space = await world.space(20, 20, areas=SPAWN)
+    (a_id, a), (_, b) = await crowd(world, space, 2)
+
+    def delivery(text: str, origin: str) -> bytes:
+        message = ChatMessage(
+            id=new_id(),
+            space_id=space,
+            scope="space",
+            conversation=f"space:{space}",
+            sender_id=a_id,
+            sender_name="a",
+            text=text,
+            ts_ms=1,
+        )
+        return delivery_bytes(message, Routing(), origin=origin)
+
+    channel = space_channel(space)
+    await world.gateway.pubsub.publish(channel, delivery("from elsewhere", "gw-2/0123"))
+    assert (await b.expect("chat"))["text"] == "from elsewhere"
+    await world.gateway.pubsub.publish(channel, delivery("echo", world.gateway.origin))
+    await b.quiet()
+    await a.quiet()
 
 
 async def test_room_messages(world: World) -> None:
@@ -238,9 +267,10 @@ def holding(world: World, *conversations: str) -> Iterator[HeldLog]:
     assert isinstance(gateway.event_log, MemoryEventLog)
     held = HeldLog(gateway.event_log, {c.encode() for c in conversations})
     gateway.chat = ChatRelay(
-        ChatPipeline(held, gateway.pubsub),
+        ChatPipeline(held, gateway.pubsub, origin=gateway.origin),
         gateway.directory,
         world.clock,
+        gateway.hosts,
         radius_tiles=world.gateway.settings.chat_radius,
     )
     try:
