@@ -53,6 +53,13 @@ class EventLog(Protocol):
         within a bounded time. Records of one key keep their order."""
         ...
 
+    def append_soon(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
+        """`append` without a coroutine: the record is on its way when this returns (so
+        records of one key keep the order of these calls), and the future is done once it
+        is durable, or fails with `EventLogUnavailable` within a bounded time. For senders
+        of many records a second, to whom a task per record costs more than the append."""
+        ...
+
     async def ping(self) -> None:
         """Raise `EventLogUnavailable` if the log can't be reached (readiness)."""
         ...
@@ -107,7 +114,20 @@ class MemoryEventLog:
         self._changed = asyncio.Event()
 
     async def append(self, topic: str, key: bytes, value: bytes) -> None:
+        await self.append_soon(topic, key, value)
+
+    def append_soon(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
         check_record(topic, key, value)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            self._append(topic, key, value)
+        except EventLogUnavailable as error:
+            done.set_exception(error)
+        else:
+            done.set_result(None)
+        return done
+
+    def _append(self, topic: str, key: bytes, value: bytes) -> None:
         records = self._topics.setdefault(topic, [])
         first = self._first.setdefault(topic, 0)
         offset = first + len(records)

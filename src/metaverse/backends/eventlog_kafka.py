@@ -99,19 +99,28 @@ class KafkaEventLog:
         self._poller.start()
 
     async def append(self, topic: str, key: bytes, value: bytes) -> None:
+        await self.append_soon(topic, key, value)
+
+    def append_soon(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
         check_record(topic, key, value)
-        self._check_usable()
         delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        report = functools.partial(self._on_delivery, delivered, topic)
         try:
+            self._check_usable()
+            report = functools.partial(self._on_delivery, delivered, topic)
             self._producer.produce(topic, value, key, on_delivery=report)
-        except BufferError as error:
-            raise EventLogUnavailable("the Kafka producer's queue is full") from error
-        except KafkaException as error:
-            raise EventLogUnavailable(f"Kafka refused a record for {topic}: {error}") from error
+        except EventLogUnavailable as unusable:
+            delivered.set_exception(unusable)
+            return delivered
+        except BufferError:
+            delivered.set_exception(EventLogUnavailable("the Kafka producer's queue is full"))
+            return delivered
+        except KafkaException as refused:
+            reason = f"Kafka refused a record for {topic}: {refused}"
+            delivered.set_exception(EventLogUnavailable(reason))
+            return delivered
         deadline = time.monotonic() + self.timeout_s + _TIMEOUT_GRACE_S
         self._deadlines.append((deadline, delivered, topic))
-        await delivered
+        return delivered
 
     async def ping(self) -> None:
         self._check_usable()

@@ -26,6 +26,12 @@ class PubSub(Protocol):
         """Send to every client subscribed to `channel` now; raises `PubSubUnavailable`."""
         ...
 
+    def publish_soon(self, channel: str, data: bytes) -> asyncio.Future[None]:
+        """`publish` without a coroutine: the message is on its way when this returns (so
+        messages keep the order of these calls), and the future is done once it was
+        handed over, or fails with `PubSubUnavailable`."""
+        ...
+
     async def subscribe(self, channel: str) -> None:
         """Receive `channel` in `messages()` from now on (idempotent)."""
         ...
@@ -116,15 +122,25 @@ class MemoryBroker:
         self._publish_timeout_s = publish_timeout_s
         self._subscribers: dict[str, set[MemoryPubSub]] = {}
         self._waiting = asyncio.Lock()  # held by the publisher waiting for room
+        self._queued = 0  # publishes waiting, or about to wait, for `_waiting`
 
-    async def publish(self, channel: str, data: bytes) -> None:
+    def publish_soon(self, channel: str, data: bytes) -> asyncio.Future[None]:
         check_message(channel, data)
         message = (channel, data)
         inboxes = [client.inbox for client in self._subscribers.get(channel, ())]
-        if not self._waiting.locked() and not any(inbox.full() for inbox in inboxes):
+        loop = asyncio.get_running_loop()
+        if not self._queued and not any(inbox.full() for inbox in inboxes):
             for inbox in inboxes:
                 inbox.put_nowait(message)
-            return
+            done: asyncio.Future[None] = loop.create_future()
+            done.set_result(None)
+            return done
+        # Counted now: publishes after this one queue behind it (tasks start in order,
+        # and the lock serves them in order).
+        self._queued += 1
+        return loop.create_task(self._publish_waiting(channel, message, inboxes))
+
+    async def _publish_waiting(self, channel: str, message: Message, inboxes: list[Inbox]) -> None:
         try:
             async with asyncio.timeout(self._publish_timeout_s), self._waiting:
                 full = [inbox for inbox in inboxes if inbox.full()]
@@ -137,6 +153,8 @@ class MemoryBroker:
             raise PubSubUnavailable(
                 f"a subscriber of {channel!r} is {self.queue_size} messages behind"
             ) from error
+        finally:
+            self._queued -= 1
 
     def subscribe(self, client: MemoryPubSub, channel: str) -> None:
         self._subscribers.setdefault(channel, set()).add(client)
@@ -158,8 +176,14 @@ class MemoryPubSub:
         self.inbox = Inbox(broker.queue_size)
 
     async def publish(self, channel: str, data: bytes) -> None:
-        self._check_open()
-        await self._broker.publish(channel, data)
+        await self.publish_soon(channel, data)
+
+    def publish_soon(self, channel: str, data: bytes) -> asyncio.Future[None]:
+        if self.inbox.closed:
+            closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            closed.set_exception(PubSubUnavailable("the pub/sub client is closed"))
+            return closed
+        return self._broker.publish_soon(channel, data)
 
     async def subscribe(self, channel: str) -> None:
         check_message(channel)

@@ -72,12 +72,15 @@ class RedisPubSub:
         self._publishing: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, data: bytes) -> None:
+        await self.publish_soon(channel, data)
+
+    def publish_soon(self, channel: str, data: bytes) -> asyncio.Future[None]:
         check_message(channel, data)
         sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._outgoing.append((channel, data, sent))
         if self._publishing is None:
             self._publishing = asyncio.create_task(self._publish_queued(), name="redis-publish")
-        await sent
+        return sent
 
     async def _publish_queued(self) -> None:
         """Send what is queued, in order, a pipeline per round trip, until nothing is."""

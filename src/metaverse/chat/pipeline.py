@@ -12,6 +12,7 @@ trip through pub/sub and its decoding, for the people most messages are for.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -70,26 +71,84 @@ def delivery_bytes(
     return head + b'"kind":"chat","message":' + record + b"," + tail[1:]
 
 
+def _published(message_id: str, done: Stored, published: asyncio.Future[None]) -> None:
+    if not published.cancelled() and published.exception() is not None:
+        # Stored already: it shows up in history even if live delivery fails.
+        log.warning(
+            "live delivery of chat message %s failed",
+            message_id,
+            exc_info=published.exception(),
+        )
+    done(None)
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if isinstance(error, asyncio.CancelledError):
+        future.cancel()
+    elif error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
 def deletion_bytes(space_id: str, message_id: str) -> bytes:
     return json.dumps({"kind": "chat-deleted", "spaceId": space_id, "id": message_id}).encode()
 
 
+Stored = Callable[[BaseException | None], None]
+
+
 class ChatPipeline:
     """`origin` names the process that sends (a gateway), when it delivers its own messages
-    to its own connections (`send(here=...)`)."""
+    to its own connections (`send_soon(here=...)`)."""
 
     def __init__(self, event_log: EventLog, pubsub: PubSub, *, origin: str | None = None) -> None:
         self._log = event_log
         self._pubsub = pubsub
         self.origin = origin
 
-    async def send(
-        self, message: ChatMessage, routing: Routing, *, here: Callable[[], None] | None = None
+    async def send(self, message: ChatMessage, routing: Routing) -> None:
+        """Append durably (raises `EventLogUnavailable` if it can't), then publish."""
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.send_soon(message, routing, done=functools.partial(_settle, sent))
+        await sent
+
+    def send_soon(
+        self,
+        message: ChatMessage,
+        routing: Routing,
+        *,
+        done: Stored,
+        here: Callable[[], None] | None = None,
     ) -> None:
-        """Append durably (raises `EventLogUnavailable` if it can't), call `here` (this
-        process's own delivery), then publish."""
+        """`send` without a coroutine, for the gateway's thousands a second: the append
+        starts now (so a conversation's messages keep the order of these calls); once it
+        is durable, `here()` (this process's own delivery) is called and the message is
+        published; then `done(None)`, or `done(error)` if the append failed."""
         record = message.to_bytes()
-        await self._log.append(CHAT_TOPIC, message.conversation.encode(), record)
+        appended = self._log.append_soon(CHAT_TOPIC, message.conversation.encode(), record)
+        appended.add_done_callback(
+            functools.partial(self._appended, message, routing, record, here, done)
+        )
+
+    def _appended(
+        self,
+        message: ChatMessage,
+        routing: Routing,
+        record: bytes,
+        here: Callable[[], None] | None,
+        done: Stored,
+        appended: asyncio.Future[None],
+    ) -> None:
+        if appended.cancelled():
+            done(asyncio.CancelledError())
+            return
+        error = appended.exception()
+        if error is not None:
+            done(error)
+            return
         if here is not None:
             try:
                 here()
@@ -97,9 +156,12 @@ class ChatPipeline:
                 log.exception("delivering chat message %s here failed", message.id)
         try:
             delivery = delivery_bytes(message, routing, record, origin=self.origin)
-            await self._pubsub.publish(space_channel(message.space_id), delivery)
-        except Exception:  # stored already: it shows up in history even if live delivery fails
+            published = self._pubsub.publish_soon(space_channel(message.space_id), delivery)
+        except Exception:
             log.warning("live delivery of chat message %s failed", message.id, exc_info=True)
+            done(None)
+            return
+        published.add_done_callback(functools.partial(_published, message.id, done))
 
     async def announce_deletion(self, space_id: str, message_id: str) -> None:
         try:

@@ -152,36 +152,54 @@ class ChatRelay:
             chat, routing = self._prepare(host, connection, message, lookups)
         except ChatError as error:
             frame = _error_frame(client_id, error)
-            if connection not in self._replies:
+            replies = self._replies.get(connection)
+            if replies is None:
                 connection.send(frame)
                 return
+            # Behind the replies still owed.
             ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
             ready.set_result(frame)
-            self._owe(connection, ready)
+            replies.owed.append(ready)
             return
-        # Tasks start in creation order: so do the appends of this connection's messages.
-        self._owe(connection, asyncio.create_task(self._store(chat, routing, client_id)))
+        replies = self._owe(connection)
+        reply: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        replies.owed.append(reply)
+        self._pipeline.send_soon(
+            chat,
+            routing,
+            here=functools.partial(self._deliver_here, chat, routing),
+            done=functools.partial(self._stored, replies, reply, chat, client_id),
+        )
 
-    async def _store(self, chat: ChatMessage, routing: Routing, client_id: str) -> str:
-        """Append and publish; the reply frame."""
-        try:
-            here = functools.partial(self._deliver_here, chat, routing)
-            await self._pipeline.send(chat, routing, here=here)
-        except Exception as exc:
-            if not isinstance(exc, EventLogUnavailable):  # a bug: the sender still hears
-                log.exception("storing chat message %s failed", chat.id)
-            error = ChatError(
+    def _stored(
+        self,
+        replies: _Replies,
+        reply: asyncio.Future[str],
+        chat: ChatMessage,
+        client_id: str,
+        error: BaseException | None,
+    ) -> None:
+        """`chat` is stored (and published), or not: its reply is ready."""
+        if error is None:
+            frame = encode("chat-ack", {"clientId": client_id, "id": chat.id, "ts": chat.ts_ms})
+        else:
+            if not isinstance(error, EventLogUnavailable | asyncio.CancelledError):
+                # A bug: the sender still hears.
+                log.error("storing chat message %s failed", chat.id, exc_info=error)
+            failure = ChatError(
                 "unavailable", "the message could not be stored; try again", retryable=True
             )
-            return _error_frame(client_id, error)
-        return encode("chat-ack", {"clientId": client_id, "id": chat.id, "ts": chat.ts_ms})
+            frame = _error_frame(client_id, failure)
+        if not reply.done():
+            reply.set_result(frame)
+        self._flush(replies)
 
-    def _owe(self, connection: Connection, reply: asyncio.Future[str]) -> None:
+    def _owe(self, connection: Connection) -> _Replies:
+        """The replies `connection` is owed, to add one."""
         replies = self._replies.get(connection)
         if replies is None:
             replies = self._replies[connection] = _Replies(connection)
-        replies.owed.append(reply)
-        reply.add_done_callback(lambda _: self._flush(replies))
+        return replies
 
     def _flush(self, replies: _Replies) -> None:
         """Send the replies that are ready, oldest first, up to the first still pending."""

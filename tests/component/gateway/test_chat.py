@@ -241,9 +241,16 @@ class HeldLog:
         self._released = asyncio.Event()
 
     async def append(self, topic: str, key: bytes, value: bytes) -> None:
-        if key in self.held:
-            self.waiting += 1
-            await self._released.wait()
+        await self.append_soon(topic, key, value)
+
+    def append_soon(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
+        if key not in self.held:
+            return self.log.append_soon(topic, key, value)
+        self.waiting += 1
+        return asyncio.ensure_future(self._append_later(topic, key, value))
+
+    async def _append_later(self, topic: str, key: bytes, value: bytes) -> None:
+        await self._released.wait()
         await self.log.append(topic, key, value)
 
     def release(self) -> None:

@@ -60,6 +60,29 @@ async def test_a_reader_gets_each_key_in_append_order(event_log: EventLog, topic
         assert len(offsets) > 1, "12 keys over 3 partitions should use more than one"
 
 
+async def test_appends_started_without_awaiting_keep_their_order(
+    event_log: EventLog, topics: Topics
+) -> None:
+    """`append_soon`: each key's records in the order of the calls, every future done once
+    its record is durable."""
+    topic = topics()
+    keys = [f"key-{n}" for n in range(6)]
+    started = [
+        event_log.append_soon(topic, key.encode(), f"{key}:{seq}".encode())
+        for seq in range(20)
+        for key in keys
+    ]
+    await asyncio.wait_for(asyncio.gather(*started), 30)
+    reader = event_log.reader(group(), [topic])
+    try:
+        records = await read(reader, len(started))
+    finally:
+        await reader.close()
+    assert by_key(records) == {
+        key.encode(): [f"{key}:{seq}".encode() for seq in range(20)] for key in keys
+    }
+
+
 async def test_a_new_reader_resumes_after_the_groups_commit(
     event_log: EventLog, topics: Topics
 ) -> None:

@@ -53,6 +53,20 @@ async def test_order_is_kept_per_channel(make_pubsub: MakePubSub) -> None:
         assert [data for name, data in received if name == channel] == expected
 
 
+async def test_publishing_without_awaiting_keeps_the_order_of_the_calls(
+    make_pubsub: MakePubSub,
+) -> None:
+    red, blue = unique("red"), unique("blue")
+    listener = await subscribed(make_pubsub, red, blue)
+    publisher = make_pubsub()
+    sent = [publisher.publish_soon(red if n % 2 else blue, str(n).encode()) for n in range(300)]
+    await asyncio.wait_for(asyncio.gather(*sent), 10)
+    received = await listener.take(300)
+    for channel in (red, blue):
+        expected = [str(n).encode() for n in range(300) if (channel == red) == bool(n % 2)]
+        assert [data for name, data in received if name == channel] == expected
+
+
 async def test_unsubscribe_stops_delivery(make_pubsub: MakePubSub) -> None:
     muted, kept = unique("muted"), unique("kept")
     listener = await subscribed(make_pubsub, muted, kept)

@@ -53,6 +53,23 @@ async def test_waiting_publishers_go_in_publish_order_once_there_is_room() -> No
     await asyncio.gather(*waiting)
 
 
+async def test_publishes_behind_a_waiting_one_wait_too_even_to_other_channels() -> None:
+    """Once one publish waits for room, later ones queue behind it in call order, even
+    those whose subscribers have room: nothing overtakes."""
+    broker = MemoryBroker(queue_size=1)
+    full, free, publisher = MemoryPubSub(broker), MemoryPubSub(broker), MemoryPubSub(broker)
+    await full.subscribe("a")
+    await free.subscribe("b")
+    publisher.publish_soon("a", b"0")
+    waiting = publisher.publish_soon("a", b"1")
+    behind = publisher.publish_soon("b", b"2")
+    await asyncio.sleep(0.05)
+    assert not waiting.done() and not behind.done()
+    assert await take(full, 2) == [("a", b"0"), ("a", b"1")]
+    await asyncio.wait_for(asyncio.gather(waiting, behind), 1)
+    assert await take(free, 1) == [("b", b"2")]
+
+
 async def test_closing_a_full_subscriber_releases_its_publishers() -> None:
     broker = MemoryBroker(queue_size=1)
     subscriber, publisher = MemoryPubSub(broker), MemoryPubSub(broker)
