@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import re
-
 import random
+import re
 
 from metaverse.db.ids import _ALPHABET, encode_id, new_id
 

@@ -17,9 +17,9 @@ back.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
-import functools
 from collections import deque
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
