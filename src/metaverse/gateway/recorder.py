@@ -1,7 +1,9 @@
 """Domain events → the event log (`metaverse.events`), timestamped, with call durations.
 
-Recording never blocks a space: events wait in a bounded queue drained by one task.
-If the log falls that far behind, the newest events are dropped and counted.
+Recording never blocks a space: each event is handed to the log as it happens
+(`append_soon`: no task, no waiting), and the log's own bounds hold what waits for its
+acknowledgement. An event the log refuses or loses (it is down, or that far behind) is
+dropped and counted, with a warning at most every WARN_EVERY_S.
 """
 
 from __future__ import annotations
@@ -21,10 +23,7 @@ from metaverse.gateway.metrics import GatewayMetrics
 from metaverse.protocol.codec import COMPACT_JSON
 
 EVENTS_TOPIC: Final = "metaverse.events"
-# Records appended together, each by a task of its own: a gateway that fell behind made a
-# thousand tasks in one step, stalling its loop for tens of milliseconds; 200 at a time,
-# at a Kafka acknowledgement every few milliseconds, still carry tens of thousands a second.
-MAX_IN_FLIGHT: Final = 200
+WARN_EVERY_S: Final = 10.0
 log = logging.getLogger(__name__)
 
 
@@ -48,24 +47,21 @@ def _fields(event: ev.DomainEvent) -> dict[str, Any]:
 
 class Recorder:
     def __init__(
-        self,
-        event_log: EventLog,
-        clock: Clock,
-        metrics: GatewayMetrics,
-        *,
-        service_id: str,
-        queue_size: int = 10_000,
+        self, event_log: EventLog, clock: Clock, metrics: GatewayMetrics, *, service_id: str
     ) -> None:
         self._log = event_log
         self._clock = clock
         self._metrics = metrics
         self._service_id = service_id
-        self._queue: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue(queue_size)
         self._call_started_s: dict[tuple[SpaceId, str], float] = {}
+        self._pending = 0  # appends not acknowledged yet
+        self._drained: asyncio.Future[None] | None = None
+        self._warned_s: float | None = None
         self.dropped = 0
 
     def record(self, space_id: SpaceId, events: list[ev.DomainEvent]) -> None:
         now_s = self._clock.now()
+        key = space_id.encode()
         for event in events:
             body: dict[str, Any] = {
                 # A unique id makes storing the event idempotent when the log replays it.
@@ -85,40 +81,32 @@ class Recorder:
                 self._metrics.active_calls.dec()
                 self._metrics.call_size.observe(event.peak_size)
                 self._metrics.call_duration.observe(now_s - started_s)
-            value = COMPACT_JSON.encode(body).encode()
-            try:
-                self._queue.put_nowait((space_id.encode(), value))
-            except asyncio.QueueFull:
-                self.dropped += 1
-
-    async def run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_IN_FLIGHT and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            # Appended together: each append waits for the log's acknowledgement, and one
-            # at a time that would cap a gateway at a few hundred events a second. Records
-            # enter the producer in order, so each space's events keep theirs.
-            failures: list[BaseException] = []
-            if len(batch) == 1:
-                # Alone: no task to make for it (and the memory log appends without waiting).
-                # Whatever comes meanwhile gathers in the queue for the next batch.
-                try:
-                    await self._log.append(EVENTS_TOPIC, *batch[0])
-                except Exception as error:
-                    failures.append(error)
+            appended = self._log.append_soon(EVENTS_TOPIC, key, COMPACT_JSON.encode(body).encode())
+            if appended.done():  # the memory log: at once
+                self._settled(appended)
             else:
-                results = await asyncio.gather(
-                    *(self._log.append(EVENTS_TOPIC, key, value) for key, value in batch),
-                    return_exceptions=True,
-                )
-                failures = [r for r in results if isinstance(r, BaseException)]
-            if failures:  # the log being down must not stop the gateway
-                log.warning("could not append %d domain events: %s", len(failures), failures[0])
-                self.dropped += len(failures)
+                self._pending += 1
+                appended.add_done_callback(self._acknowledged)
+
+    def _acknowledged(self, appended: asyncio.Future[None]) -> None:
+        self._pending -= 1
+        self._settled(appended)
+        if not self._pending and self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    def _settled(self, appended: asyncio.Future[None]) -> None:
+        error = None if appended.cancelled() else appended.exception()
+        if error is None:
+            return
+        # The log being down must not stop the gateway.
+        self.dropped += 1
+        now_s = self._clock.monotonic()
+        if self._warned_s is None or now_s - self._warned_s >= WARN_EVERY_S:
+            self._warned_s = now_s
+            log.warning("could not append domain events (%d so far): %s", self.dropped, error)
 
     async def drain(self) -> None:
-        """Append what is queued (used on shutdown)."""
-        while not self._queue.empty():
-            key, value = self._queue.get_nowait()
-            await self._log.append(EVENTS_TOPIC, key, value)
+        """Wait for the appends not acknowledged yet (used on shutdown)."""
+        if self._pending:
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained

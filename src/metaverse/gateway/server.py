@@ -116,7 +116,6 @@ class Gateway:
     @asynccontextmanager
     async def serving(self, host: str, port: int) -> AsyncIterator[Server]:
         """Listen on `host:port` until the context exits."""
-        recorder = asyncio.create_task(self.recorder.run())
         deliveries = asyncio.create_task(self._deliveries())
         try:
             async with serve(
@@ -135,7 +134,6 @@ class Gateway:
             ) as server:
                 yield server
         finally:
-            recorder.cancel()
             deliveries.cancel()
             await self.recorder.drain()
 
