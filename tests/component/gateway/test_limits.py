@@ -16,6 +16,7 @@ from websockets.frames import Frame, Opcode
 
 from metaverse.core.ids import SpaceId
 from tests.component.gateway.conftest import World
+from tests.component.gateway.test_chat import crowd
 
 SPAWN = [("spawn", 5, 5, 1, 1, "spawn")]
 
@@ -101,11 +102,7 @@ async def test_frames_arrive_whole_and_in_order_however_the_reads_cut_them(
     """The gateway reads small text frames itself when it can, and leaves the rest to
     websockets: whatever the mix, every message arrives once, whole and in order."""
     space = await world.space(10, 10, areas=SPAWN)
-    sender_id, sender_token = await world.user()
-    _, watcher_token = await world.user()
-    sender, _ = await world.join(space, sender_token, capabilities=["presence"])
-    watcher, _ = await world.join(space, watcher_token, capabilities=["presence"])
-    await sender.expect("user-joined")
+    (sender_id, sender), (_, watcher) = await crowd(world, space, 2, ["presence"])
     # Short texts and texts over 125 bytes (the frame's length takes two more bytes).
     texts = [f"{n}-" + "é" * (n * 7 % 70) for n in range(12)]
     frames = [
