@@ -42,6 +42,7 @@ def open_backends(settings: Settings, broker: MemoryBroker) -> tuple[EventLog, P
         password=settings.kafka_password.get_secret_value() if settings.kafka_password else None,
         ca_file=str(settings.kafka_ca_file) if settings.kafka_ca_file else None,
         session_timeout_ms=settings.consumer_session_timeout_ms,
+        linger_ms=settings.kafka_linger_ms,
     )
     return event_log, open_pubsub(settings.redis_url, broker)
 

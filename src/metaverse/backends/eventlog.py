@@ -261,6 +261,7 @@ def open_event_log(
     ca_file: str | None = None,
     timeout_s: float = 5.0,
     session_timeout_ms: int = 10_000,
+    linger_ms: int = 10,
 ) -> EventLog:
     """Kafka when a bootstrap `host:port[,...]` is given, else a log of this process."""
     if not kafka_broker:
@@ -277,4 +278,6 @@ def open_event_log(
         password=password,
         ca_file=ca_file,
     )
-    return KafkaEventLog(config, timeout_s=timeout_s, session_timeout_ms=session_timeout_ms)
+    return KafkaEventLog(
+        config, timeout_s=timeout_s, session_timeout_ms=session_timeout_ms, linger_ms=linger_ms
+    )

@@ -57,7 +57,7 @@ class KafkaEventLog:
         timeout_s: float = 5.0,
         partitions: int = 3,
         replication_factor: int = -1,  # -1: the broker's default.replication.factor
-        linger_ms: int = 5,
+        linger_ms: int = 10,
         session_timeout_ms: int = 10_000,
     ) -> None:
         self.config: dict[str, str | int | float | bool] = dict(config)
