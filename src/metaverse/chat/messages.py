@@ -7,13 +7,12 @@ control characters are removed, and clients render it as text.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from metaverse.errors import InvalidInput
-from metaverse.protocol.codec import COMPACT_JSON
+from metaverse.protocol.codec import dumps, loads
 
 Scope = Literal["nearby", "area", "space", "direct", "room"]
 SCOPES: Final[tuple[Scope, ...]] = ("nearby", "area", "space", "direct", "room")
@@ -23,11 +22,14 @@ CHAT_DLQ_TOPIC: Final = "chat.messages.dlq"
 
 
 # C0 and C1 controls, DEL, and the Unicode line/paragraph separators; newline stays.
-_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# Control characters other than newline, line and paragraph separators, and halves of
+# UTF-16 pairs (which JSON can spell but no UTF-8 text can hold).
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
-    """Trim, drop control characters other than newline, check 1-2000 characters."""
+    """Trim, drop control characters other than newline (and lone surrogates), check
+    1-2000 characters."""
     cleaned = _CONTROLS.sub("", text).strip()
     if not cleaned:
         raise InvalidInput("a message needs some text", code="empty")
@@ -92,7 +94,7 @@ class ChatMessage:
 
     def to_bytes(self) -> bytes:
         """The event log record (and the `message` of a live delivery)."""
-        return COMPACT_JSON.encode(self.to_dict()).encode()
+        return dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChatMessage:
@@ -127,7 +129,7 @@ class ChatMessage:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> ChatMessage:
-        data = json.loads(raw)
+        data = loads(raw)
         if not isinstance(data, dict):
             raise ValueError("a chat record is a JSON object")
         return cls.from_dict(data)

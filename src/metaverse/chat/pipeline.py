@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from metaverse.backends.eventlog import EventLog
 from metaverse.backends.pubsub import PubSub
 from metaverse.chat.messages import CHAT_TOPIC, ChatMessage
-from metaverse.protocol.codec import COMPACT_JSON
+from metaverse.protocol.codec import dumps
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ class Routing:
 @functools.cache
 def own_deliveries(origin: str) -> bytes:
     """How every delivery published by `origin` begins."""
-    return b'{"origin":' + COMPACT_JSON.encode(origin).encode() + b","
+    return b'{"origin":' + dumps(origin) + b","
 
 
 def delivery_bytes(
@@ -67,7 +66,7 @@ def delivery_bytes(
         "members": list(routing.members),
     }
     # The hints' object without its opening brace closes the delivery's object.
-    tail = COMPACT_JSON.encode(hints).encode()
+    tail = dumps(hints)
     return head + b'"kind":"chat","message":' + record + b"," + tail[1:]
 
 
@@ -94,7 +93,7 @@ def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
 
 
 def deletion_bytes(space_id: str, message_id: str) -> bytes:
-    return json.dumps({"kind": "chat-deleted", "spaceId": space_id, "id": message_id}).encode()
+    return dumps({"kind": "chat-deleted", "spaceId": space_id, "id": message_id})
 
 
 Stored = Callable[[BaseException | None], None]

@@ -5,7 +5,6 @@ or, when that breaks a constraint, one by one to find the rows the database refu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -20,6 +19,7 @@ from metaverse.chat.messages import CHAT_TOPIC, ChatMessage
 from metaverse.db.models import Base, SpaceEvent
 from metaverse.db.models import ChatMessage as ChatMessageRow
 from metaverse.gateway.recorder import EVENTS_TOPIC
+from metaverse.protocol.codec import loads
 
 Rejected = list[tuple[Record, str]]
 # Rows per SQLite statement: 11 columns x 2000 is well under its bound on parameters.
@@ -95,7 +95,7 @@ def chat_row(record: Record) -> dict[str, Any]:
 
 
 def event_row(record: Record) -> dict[str, Any]:
-    data = json.loads(record.value)
+    data = loads(record.value)
     if not isinstance(data, dict):
         raise ValueError("an event record is a JSON object")
     for name in ("id", "spaceId", "kind"):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from collections import deque
 from collections.abc import Collection, Mapping
@@ -38,7 +37,7 @@ from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import SpaceHost
 from metaverse.gateway.wire import CHAT
 from metaverse.protocol import messages as m
-from metaverse.protocol.codec import encode
+from metaverse.protocol.codec import encode, loads
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +302,7 @@ class ChatRelay:
     def deliver(self, host: SpaceHost, raw: bytes) -> None:
         """A delivery from pub/sub for `host`'s space: send it to who should see it here."""
         try:
-            body: dict[str, Any] = json.loads(raw)
+            body: dict[str, Any] = loads(raw)
             if body.get("kind") == "chat-deleted":
                 frame = encode("chat-deleted", {"id": str(body["id"])})
                 for connection in host.connections.values():

@@ -20,7 +20,7 @@ from metaverse.core.geometry import Rect
 from metaverse.core.ids import SpaceId
 from metaverse.db.ids import new_id
 from metaverse.gateway.metrics import GatewayMetrics
-from metaverse.protocol.codec import COMPACT_JSON
+from metaverse.protocol.codec import dumps
 
 EVENTS_TOPIC: Final = "metaverse.events"
 WARN_EVERY_S: Final = 10.0
@@ -81,7 +81,7 @@ class Recorder:
                 self._metrics.active_calls.dec()
                 self._metrics.call_size.observe(event.peak_size)
                 self._metrics.call_duration.observe(now_s - started_s)
-            appended = self._log.append_soon(EVENTS_TOPIC, key, COMPACT_JSON.encode(body).encode())
+            appended = self._log.append_soon(EVENTS_TOPIC, key, dumps(body))
             if appended.done():  # the memory log: at once
                 self._settled(appended)
             else:

@@ -7,13 +7,12 @@ clients. A frame is encoded once per variant, never once per recipient.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Final
 
 from metaverse.core import events as ev
 from metaverse.core.ids import UserId
-from metaverse.protocol.codec import encode
+from metaverse.protocol.codec import dumps, encode
 
 PROFILES: Final = "profiles"
 PROXIMITY: Final = "proximity"
@@ -67,7 +66,7 @@ class Encoder:
         self._profiles = profiles
         self._statuses = statuses
         # Each mover's id as JSON: a movement is the bulk of the traffic, and building its
-        # text directly is several times cheaper than `json.dumps` of its dict.
+        # text directly is several times cheaper than encoding its dict.
         self._quoted: dict[UserId, str] = {}
 
     def forget(self, user_id: UserId) -> None:
@@ -78,7 +77,7 @@ class Encoder:
         """The `movement` frame, the same text as `frame(event)`, built faster."""
         quoted = self._quoted.get(event.user_id)
         if quoted is None:
-            quoted = self._quoted[event.user_id] = json.dumps(event.user_id)
+            quoted = self._quoted[event.user_id] = dumps(event.user_id).decode()
         return f'{{"type":"movement","payload":{{"userId":{quoted},"x":{event.x},"y":{event.y}}}}}'
 
     def profile(self, user_id: UserId) -> dict[str, Any]:

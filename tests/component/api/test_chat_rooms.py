@@ -155,6 +155,13 @@ async def test_posting_history_and_deletion(api: Api) -> None:
         f"/api/v1/chatroom/{room['id']}/messages", json={"text": "  "}, headers=owner
     )
     assert empty.status_code == 400
+    # Half a UTF-16 pair is no character: refused, never a 500.
+    half = await api.client.post(
+        f"/api/v1/chatroom/{room['id']}/messages",
+        content=b'{"text": "\\ud800"}',
+        headers={**owner, "content-type": "application/json"},
+    )
+    assert half.status_code == 400
     await _store(api)
 
     url = f"/api/v1/chatroom/{room['id']}/messages"

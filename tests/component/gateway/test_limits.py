@@ -32,6 +32,8 @@ async def test_oversized_frame_closes_with_1009(world: World) -> None:
     ("frame", "code"),
     [
         ("{not json", "invalid_json"),
+        # Half a UTF-16 pair: no text could hold it (it would not even encode as UTF-8).
+        ('{"type": "status", "payload": {"status": "busy", "text": "\\ud800"}}', "invalid_json"),
         ("[1, 2]", "invalid_frame"),
         ('{"payload": {}}', "invalid_frame"),
         ('{"type": "teleport", "payload": {}}', "unknown_type"),
