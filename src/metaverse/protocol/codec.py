@@ -64,8 +64,12 @@ def decode(text: str | bytes) -> ClientMessage:
 
 
 def dumps(value: Any) -> bytes:
-    """`value` as compact JSON."""
-    return orjson.dumps(value)
+    """`value` as compact JSON, in a bytes object of its own size.
+
+    orjson's own result keeps its whole working buffer, about 4 KiB however short the
+    JSON: the in-memory event log keeps up to 100,000 records, which made 400 MB of them.
+    The copy costs a tenth of a microsecond."""
+    return bytes(memoryview(orjson.dumps(value)))
 
 
 def loads(data: str | bytes) -> Any:
