@@ -6,6 +6,7 @@ import pytest
 
 from metaverse.chat.messages import MAX_TEXT_CHARS, ChatMessage, clean_text
 from metaverse.errors import InvalidInput
+from tests.messages import chat
 
 
 @pytest.mark.parametrize(
@@ -30,15 +31,12 @@ def test_text_that_is_left_empty_or_too_long_is_refused(text: str, code: str) ->
 
 
 def test_a_message_survives_its_record_whatever_its_characters() -> None:
-    message = ChatMessage(
-        id="01m87jhq81s2h241cpwsryba72",
-        space_id="s",
+    message = chat(
+        "s",
+        clean_text('quote " backslash \\ tab-less 🙂'),
         scope="area",
         conversation="area:s:Lounge ☕",
-        sender_id="u",
         sender_name="Zoë",
-        text=clean_text('quote " backslash \\ tab-less 🙂'),
-        ts_ms=1,
         area="Lounge ☕",
     )
     assert ChatMessage.from_bytes(message.to_bytes()) == message

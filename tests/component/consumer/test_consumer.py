@@ -21,7 +21,7 @@ from metaverse.backends.eventlog import (
     MemoryEventLog,
     Record,
 )
-from metaverse.chat.messages import CHAT_DLQ_TOPIC, CHAT_TOPIC, ChatMessage
+from metaverse.chat.messages import CHAT_DLQ_TOPIC, CHAT_TOPIC
 from metaverse.clock import FakeClock
 from metaverse.consumer.service import Consumer
 from metaverse.db.ids import new_id
@@ -31,6 +31,7 @@ from metaverse.gateway.recorder import EVENTS_TOPIC
 from metaverse.settings import Settings
 from metaverse.spaces.service import create_space
 from metaverse.world.geometry import Dimensions
+from tests.messages import chat
 
 
 @pytest.fixture
@@ -54,21 +55,6 @@ async def _space(context: ApiContext) -> str:
             map_id=None,
             visibility="public",
         )
-
-
-def chat(space_id: str, text: str = "hi", **overrides: Any) -> ChatMessage:
-    values: dict[str, Any] = {
-        "id": new_id(),
-        "space_id": space_id,
-        "scope": "space",
-        "conversation": f"space:{space_id}",
-        "sender_id": "u1",
-        "sender_name": "ada",
-        "text": text,
-        "ts_ms": 1_700_000_000_000,
-    }
-    values.update(overrides)
-    return ChatMessage(**values)
 
 
 def record(topic: str, value: bytes, offset: int, key: bytes = b"k") -> Record:

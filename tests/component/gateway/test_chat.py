@@ -9,13 +9,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from metaverse.backends.eventlog import MemoryEventLog, MemoryReader
-from metaverse.chat.messages import CHAT_TOPIC, ChatMessage
+from metaverse.chat.messages import CHAT_TOPIC
 from metaverse.chat.pipeline import ChatPipeline, Routing, delivery_bytes, space_channel
-from metaverse.db.ids import new_id
 from metaverse.db.models import ChatRoom, ChatRoomMember, SpaceMember
 from metaverse.gateway.chat import MAX_IN_FLIGHT, ChatRelay
 from tests.component.gateway.conftest import Client, World, WorldFactory
 from tests.component.gateway.test_calls import walk
+from tests.messages import chat as chat_message
 
 SPAWN = [("spawn", 5, 5, 1, 1, "spawn")]
 CHAT = ["chat"]
@@ -156,16 +156,7 @@ async def test_deliveries_of_other_gateways_arrive_and_its_own_are_skipped(
     (a_id, a), (_, b) = await crowd(world, space, 2)
 
     def delivery(text: str, origin: str) -> bytes:
-        message = ChatMessage(
-            id=new_id(),
-            space_id=space,
-            scope="space",
-            conversation=f"space:{space}",
-            sender_id=a_id,
-            sender_name="a",
-            text=text,
-            ts_ms=1,
-        )
+        message = chat_message(space, text, sender_id=a_id)
         return delivery_bytes(message, Routing(), origin=origin)
 
     channel = space_channel(space)
