@@ -59,7 +59,7 @@ from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 if TYPE_CHECKING:  # mypy names modules from the repository's root
@@ -108,7 +108,7 @@ class Client:
     user_id: str
     token: str
     url: str
-    ws: ClientConnection | None = None
+    ws: harness.TextConnection | None = None
     x: int = 0
     y: int = 0
     seq: int = 0
@@ -275,7 +275,8 @@ class Load:
         if phase.in_window(at):
             phase.sent_in_window += 1
             phase.expected_deliveries += recipients
-        await client.ws.send(frame)
+        if not client.ws.send_now(frame):
+            await client.ws.send(frame)
 
     async def pump(self, client: Client, inflight: int, end: float) -> None:
         """Throughput: keep `inflight` messages unacknowledged until `end`."""

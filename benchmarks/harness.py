@@ -20,7 +20,17 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
+from metaverse.gateway.websocket import between_frames
+
+try:  # websockets' C speed-up, when it was built
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover
+    from websockets.utils import apply_mask
+
+# The first byte of an unfragmented text frame without extension bits (FIN, opcode 1).
+FIN_TEXT = 0x81
 JWT_SECRET = "benchmark-only-secret-" + "0123456789abcdef" * 2
 # No argon2 hash matches this: nobody can sign in as a bench user, and none needs to.
 NO_PASSWORD = "!"  # noqa: S105
@@ -270,15 +280,68 @@ def aligned(cells: Sequence[Sequence[str]], left: Sequence[int] = ()) -> list[st
 
 
 class TextConnection(ClientConnection):
-    """A client connection that hands each text message to `on_text` as its frame is parsed.
+    """A client connection for load processes: each text message goes to `on_text` as it
+    is read, and `send_now` writes a text frame without awaiting.
 
-    No reader task, no message queue: a load process receives tens of thousands of messages
-    a second, and waking a task for each would make it, not the platform, the bottleneck
-    (and put its own delays into the latencies it measures). Until `on_text` is set,
-    messages queue for `recv` as usual.
+    A load process stands in for a thousand clients on machines of their own, yet shares
+    this one's two cores with the platform: whatever it spends is taken from the process
+    measured, and its own delays show up in the latencies it reports. So:
+
+    - no reader task, no message queue: messages are handed on straight from the parser;
+    - the server's frames that are whole, unfragmented text at the start of a read, while
+      websockets' parser stands between frames, are cut out of the read directly (the
+      gateway reads its clients' frames the same way, `metaverse.gateway.websocket`);
+      anything else (a ping, a close, a frame cut off by the end of the read) and what
+      follows it go through websockets as usual. The text is not checked for UTF-8 here:
+      the gateway's own tests do that, and a load process decodes only what it samples;
+    - `send_now` masks and writes a frame in one call while the connection is open and
+      its socket keeps up, where `send` takes a lock, a context manager and websockets'
+      frame objects.
+
+    Until `on_text` is set, messages queue for `recv` as usual.
     """
 
     on_text: Callable[[bytes, float], None] | None = None
+
+    def data_received(self, data: bytes) -> None:
+        if self.on_text is not None:
+            taken = self._take_text_frames(data)
+            if taken == len(data):
+                return
+            if taken:
+                data = data[taken:]
+        super().data_received(data)
+
+    def _take_text_frames(self, data: bytes) -> int:
+        protocol = self.protocol
+        if (
+            protocol.state is not State.OPEN
+            or protocol.current_size is not None
+            or protocol.reader.buffer
+            or not between_frames(protocol.parser)
+        ):
+            return 0
+        on_text = self.on_text
+        assert on_text is not None
+        at, end = 0, len(data)
+        now = time.perf_counter()
+        while end - at >= 2 and data[at] == FIN_TEXT:
+            length = data[at + 1]  # a server's frame is not masked
+            if length < 126:
+                start = at + 2
+            elif length == 126 and end - at >= 4:
+                length = int.from_bytes(data[at + 2 : at + 4])
+                start = at + 4
+            elif length == 127 and end - at >= 10:
+                length = int.from_bytes(data[at + 2 : at + 10])
+                start = at + 10
+            else:
+                break
+            if start + length > end:
+                break
+            on_text(data[start : start + length], now)
+            at = start + length
+        return at
 
     def process_event(self, event: Any) -> None:
         if self.on_text is not None and isinstance(event, Frame) and event.opcode is Opcode.TEXT:
@@ -287,3 +350,20 @@ class TextConnection(ClientConnection):
             self.on_text(data if isinstance(data, bytes) else bytes(data), time.perf_counter())
             return
         super().process_event(event)
+
+    def send_now(self, text: str) -> bool:
+        """Write `text` as one masked text frame now; False (nothing written) when the
+        connection is not open or its socket is backed up: then `await send(text)`."""
+        if self.protocol.state is not State.OPEN or self.paused or self.transport.is_closing():
+            return False
+        payload = text.encode()
+        length = len(payload)
+        if length < 126:
+            header = bytes((FIN_TEXT, 0x80 | length))
+        elif length < 65536:
+            header = bytes((FIN_TEXT, 0x80 | 126)) + length.to_bytes(2)
+        else:
+            header = bytes((FIN_TEXT, 0x80 | 127)) + length.to_bytes(8)
+        mask = os.urandom(4)
+        self.transport.write(header + mask + apply_mask(payload, mask))
+        return True

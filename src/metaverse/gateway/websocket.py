@@ -49,7 +49,7 @@ _BETWEEN_FRAMES: Final = StreamReader.at_eof.__code__
 _FIN_TEXT: Final = 0x81
 
 
-def _between_frames(parser: Any) -> bool:
+def between_frames(parser: Any) -> bool:
     """Whether websockets' parser (generators delegating to generators: the handshake's,
     the frames', the stream reader's) is waiting for the first byte of a frame."""
     waiting = parser
@@ -104,7 +104,7 @@ class GatewaySocket(ServerConnection):
             protocol.state is not State.OPEN
             or protocol.current_size is not None
             or protocol.reader.buffer
-            or not _between_frames(protocol.parser)
+            or not between_frames(protocol.parser)
         ):
             return 0
         max_size = protocol.max_message_size
