@@ -30,6 +30,7 @@ import json
 import math
 import platform
 import random
+import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -49,6 +50,8 @@ WALKER_MOVES = 0.6
 VIEWPORT = (40, 24)
 DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 BASELINE_BUDGET_S = 3.0
+# Turns the core's mixed workload and the baseline take (see `bench`).
+ROUNDS = 5
 
 
 @dataclass
@@ -57,6 +60,33 @@ class Run:
     moves_per_s: float
     accepted_share: float
     events_per_move: float
+    seconds: float
+
+
+def combined(runs: list[Run]) -> Run:
+    """Runs of one workload taken as one."""
+    moves = sum(run.moves for run in runs)
+    seconds = sum(run.seconds for run in runs)
+    return Run(
+        moves,
+        round(moves / seconds),
+        round(sum(run.accepted_share * run.moves for run in runs) / moves, 3),
+        round(sum(run.events_per_move * run.moves for run in runs) / moves, 2),
+        round(seconds, 3),
+    )
+
+
+@dataclass
+class Round:
+    """A slice of the core's mixed workload and one of the baseline's, back to back."""
+
+    core_moves_per_s: float
+    baseline_moves: int
+    baseline_moves_per_s: float
+
+    @property
+    def speed_up(self) -> float:
+        return self.core_moves_per_s / self.baseline_moves_per_s
 
 
 @dataclass
@@ -70,10 +100,12 @@ class Row:
     mixed: Run
     fidget: Run
     viewports: Run
+    rounds: list[Round]
 
     @property
     def speed_up(self) -> float:
-        return self.mixed.moves_per_s / self.baseline_moves_per_s
+        """The median of the rounds' ratios (each round's two sides ran at one speed)."""
+        return statistics.median(round_.speed_up for round_ in self.rounds)
 
 
 @dataclass
@@ -220,7 +252,13 @@ def run_core(space: Space, crowd: Crowd, moves: int, workload: str, seed: int) -
         events += len(out)
         accepted += isinstance(out[0], Movement)
     elapsed = time.process_time() - started
-    return Run(moves, round(moves / elapsed), round(accepted / moves, 3), round(events / moves, 2))
+    return Run(
+        moves,
+        round(moves / elapsed),
+        round(accepted / moves, 3),
+        round(events / moves, 2),
+        round(elapsed, 3),
+    )
 
 
 class Baseline:
@@ -261,28 +299,36 @@ class Baseline:
         return True
 
 
-def run_baseline(crowd: Crowd, config: SpaceConfig, moves: int, seed: int) -> tuple[int, float]:
-    rng = random.Random(seed)
-    baseline = Baseline(crowd, config)
-    walkers = Walkers(crowd, rng)
-    people = list(crowd.cells)
-    plan = [(rng.randrange(1 << 30), rng.choice(people)) for _ in range(moves)]
-    done = 0
-    started = time.process_time()
-    for draw, fidgeter in plan:
-        if draw % 10 < WALKER_MOVES * 10:
-            user = walkers.pick(draw >> 4)
-            cell = baseline.cells[user]
-            dx, dy = walkers.step(user, cell, draw >> 8)
-        else:
-            user = fidgeter
-            cell = baseline.cells[user]
-            dx, dy = fidget(cell, crowd.anchors[user], draw >> 4)
-        baseline.move(user, cell.x + dx, cell.y + dy)
-        done += 1
-        if time.process_time() - started > BASELINE_BUDGET_S:
-            break
-    return done, done / (time.process_time() - started)
+class BaselineRun:
+    """The baseline's mixed workload, run a slice at a time (between slices of the core's)."""
+
+    def __init__(self, crowd: Crowd, config: SpaceConfig, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.crowd = crowd
+        self.baseline = Baseline(crowd, config)
+        self.walkers = Walkers(crowd, self.rng)
+        self.people = list(crowd.cells)
+
+    def run(self, moves: int, budget_s: float) -> tuple[int, float]:
+        """Up to `moves` moves, or fewer once `budget_s` is spent; (moves done, seconds)."""
+        rng, baseline, walkers, anchors = self.rng, self.baseline, self.walkers, self.crowd.anchors
+        plan = [(rng.randrange(1 << 30), rng.choice(self.people)) for _ in range(moves)]
+        done = 0
+        started = time.process_time()
+        for draw, fidgeter in plan:
+            if draw % 10 < WALKER_MOVES * 10:
+                user = walkers.pick(draw >> 4)
+                cell = baseline.cells[user]
+                dx, dy = walkers.step(user, cell, draw >> 8)
+            else:
+                user = fidgeter
+                cell = baseline.cells[user]
+                dx, dy = fidget(cell, anchors[user], draw >> 4)
+            baseline.move(user, cell.x + dx, cell.y + dy)
+            done += 1
+            if time.process_time() - started > budget_s:
+                break
+        return done, time.process_time() - started
 
 
 def bench(users: int, core_moves: int, baseline_moves: int, seed: int) -> Row:
@@ -292,28 +338,37 @@ def bench(users: int, core_moves: int, baseline_moves: int, seed: int) -> Row:
     crowd = build_crowd(users, rng)
     space = build_space(crowd, config, rng)
     setup_s = time.process_time() - started
-    anchors = dict(crowd.anchors)
-    mixed = run_core(space, crowd, core_moves, "mixed", seed)
-    fidgets = run_core(space, crowd, core_moves, "fidget", seed + 1)
+    # The baseline walks a crowd of its own: the core's walkers move their anchors.
+    baseline = BaselineRun(
+        Crowd(crowd.space_map, dict(crowd.cells), dict(crowd.anchors)), config, seed
+    )
+    # The machine's speed drifts by a third over minutes, so the core's mixed workload and
+    # the baseline take turns: each round times a slice of both back to back, the
+    # speed-up is the median of the rounds' ratios, and a slow spell slows both sides.
+    rounds: list[Round] = []
+    core_runs: list[Run] = []
+    for n in range(ROUNDS):
+        core_runs.append(run_core(space, crowd, core_moves // ROUNDS, "mixed", seed + n))
+        done, seconds = baseline.run(baseline_moves // ROUNDS, BASELINE_BUDGET_S / ROUNDS)
+        rounds.append(Round(core_runs[-1].moves_per_s, done, round(done / seconds, 1)))
+    mixed = combined(core_runs)
+    fidgets = run_core(space, crowd, core_moves, "fidget", seed + ROUNDS)
     width, height = VIEWPORT
     for user in crowd.cells:
         anchor = crowd.anchors[user]
         space.set_viewport(user, Rect(anchor.x - width // 2, anchor.y - height // 2, width, height))
-    viewports = run_core(space, crowd, core_moves, "mixed", seed + 2)
-    calls = len(space.snapshot().calls)
-    crowd.anchors.clear()
-    crowd.anchors.update(anchors)
-    done, rate = run_baseline(crowd, config, baseline_moves, seed)
+    viewports = run_core(space, crowd, core_moves, "mixed", seed + ROUNDS + 1)
     return Row(
         users=users,
         map_side=crowd.space_map.width,
         setup_s=round(setup_s, 2),
-        calls_after=calls,
-        baseline_moves=done,
-        baseline_moves_per_s=round(rate, 1),
+        calls_after=len(space.snapshot().calls),
+        baseline_moves=sum(round_.baseline_moves for round_ in rounds),
+        baseline_moves_per_s=round(statistics.median(r.baseline_moves_per_s for r in rounds), 1),
         mixed=mixed,
         fidget=fidgets,
         viewports=viewports,
+        rounds=rounds,
     )
 
 

@@ -77,10 +77,12 @@ Signaling
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import Final, NamedTuple
 
 from metaverse.core.events import Event, ProximityEntered, ProximityLeft
+from metaverse.core.geometry import Position
 from metaverse.core.ids import UserId
 from metaverse.core.spatial import SpatialHash
 
@@ -103,6 +105,24 @@ _INELIGIBLE: Final = -1
 _NONE: Final[tuple[Pair, ...]] = ()
 
 
+#: The one-cell steps a move may take.
+STEPS: Final = ((1, 0), (-1, 0), (0, 1), (0, -1))
+
+
+def arrival_tiles(step: tuple[int, int], radius_tiles: float) -> tuple[tuple[int, int], ...]:
+    """Offsets from where `step` ends of the tiles within `radius_tiles` of its end but
+    not of its start: where whoever came within the radius with the step stands."""
+    reach = math.floor(radius_tiles)
+    limit = radius_tiles * radius_tiles
+    sx, sy = step
+    return tuple(
+        (dx, dy)
+        for dx in range(-reach, reach + 1)
+        for dy in range(-reach, reach + 1)
+        if dx * dx + dy * dy <= limit < (dx + sx) ** 2 + (dy + sy) ** 2
+    )
+
+
 def pair(a: UserId, b: UserId) -> Pair:
     """The pair in user-id order, as events and snapshots name it."""
     return (a, b) if a < b else (b, a)
@@ -118,13 +138,26 @@ def pair_events(entered: Sequence[Pair], left: Sequence[Pair]) -> list[Event]:
 class Proximity:
     """Near pairs kept with hysteresis, and the links of the call graph built on them."""
 
-    __slots__ = ("_area_of", "_enter_sq", "_hash", "_leave_sq", "_near", "_private", "_radius")
+    __slots__ = (
+        "_area_of",
+        "_arrivals",
+        "_enter_sq",
+        "_hash",
+        "_leave_sq",
+        "_near",
+        "_private",
+        "_radius",
+    )
 
     def __init__(self, positions: SpatialHash, radius_tiles: float, leave_radius_tiles: float):
         self._hash = positions
         self._radius = radius_tiles
         self._enter_sq = radius_tiles * radius_tiles
         self._leave_sq = leave_radius_tiles * leave_radius_tiles
+        # Every pair within the radius is near (whoever moved last added it), so after a
+        # one-cell step only the people on the tiles the step brought within the radius
+        # can have come near: for each step, those tiles' offsets from where it ends.
+        self._arrivals = {step: arrival_tiles(step, radius_tiles) for step in STEPS}
         self._near: dict[UserId, set[UserId]] = {}
         # Eligible users only: their private area key, or None outside private areas.
         self._area_of: dict[UserId, int | None] = {}
@@ -147,8 +180,11 @@ class Proximity:
             self._near[other].discard(user)
         return sorted(pair(user, other) for other in mine), touched
 
-    def moved(self, user: UserId, *, eligible: bool, private: int | None) -> Relinked:
-        """Update `user` after they moved in the hash and maybe changed profile."""
+    def moved(
+        self, user: UserId, start: Position, *, eligible: bool, private: int | None
+    ) -> Relinked:
+        """Update `user` after they moved from `start` (already moved in the hash) and
+        maybe changed profile; a one-cell step looks only where it could bring someone near."""
         key = private if eligible else _INELIGIBLE
         if self._area_of.get(user, _INELIGIBLE) != key:
             touched = self.set_profile(user, eligible=eligible, private=private)
@@ -168,7 +204,13 @@ class Proximity:
         for other in left:
             mine.discard(other)
             near[other].discard(user)
-        entered = [o for o in self._hash.near(here, self._radius) if o not in mine and o != user]
+        arrivals = self._arrivals.get((x - start.x, y - start.y))
+        if arrivals is None:  # not a one-cell step: look all around
+            candidates = self._hash.near(here, self._radius)
+        else:
+            on = self._hash.on
+            candidates = [o for dx, dy in arrivals for o in on.get((x + dx, y + dy), ())]
+        entered = [other for other in candidates if other not in mine and other != user]
         for other in entered:
             mine.add(other)
             near[other].add(user)

@@ -252,7 +252,7 @@ class Space:
         presence = self._users[user]
         rules = self._areas.call_rules_at(end)
         change = self._proximity.moved(
-            user, eligible=can_call(presence, rules), private=rules.private
+            user, start, eligible=can_call(presence, rules), private=rules.private
         )
         events = self._audience.movement(user, start, end)
         if change.entered or change.left:

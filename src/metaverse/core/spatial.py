@@ -2,7 +2,9 @@
 
 With cells as wide as the proximity leave radius, everything within that
 radius of a user lies in the 3x3 cells around theirs, so a query costs the
-people nearby, not the people in the space.
+people nearby, not the people in the space. Who stands on each occupied tile is
+kept too (`on`): after a one-cell step, the people who may have come within a
+small radius stand on a handful of known tiles.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from metaverse.core.ids import UserId
 class SpatialHash:
     """User positions plus a bucket of users per hash cell."""
 
-    __slots__ = ("_buckets", "_cell", "_positions")
+    __slots__ = ("_buckets", "_cell", "_positions", "_tiles")
 
     def __init__(self, cell_tiles: int) -> None:
         if cell_tiles < 1:
@@ -25,6 +27,7 @@ class SpatialHash:
         self._cell = cell_tiles
         self._positions: dict[UserId, Position] = {}
         self._buckets: dict[tuple[int, int], set[UserId]] = {}
+        self._tiles: dict[tuple[int, int], set[UserId]] = {}
 
     def __len__(self) -> int:
         return len(self._positions)
@@ -41,6 +44,11 @@ class SpatialHash:
         """Every user's cell (read-only), for loops too hot for `position`."""
         return self._positions
 
+    @property
+    def on(self) -> Mapping[tuple[int, int], set[UserId]]:
+        """Who stands on each occupied tile (read-only; a tile nobody is on is absent)."""
+        return self._tiles
+
     def _key(self, cell: Position) -> tuple[int, int]:
         return cell.x // self._cell, cell.y // self._cell
 
@@ -49,6 +57,7 @@ class SpatialHash:
             raise ValueError(f"{user} is already placed")
         self._positions[user] = cell
         self._buckets.setdefault(self._key(cell), set()).add(user)
+        self._tiles.setdefault(cell, set()).add(user)
 
     def remove(self, user: UserId) -> Position:
         """Forget `user` and return where they stood."""
@@ -58,6 +67,7 @@ class SpatialHash:
         bucket.discard(user)
         if not bucket:
             del self._buckets[key]
+        self._leave_tile(user, cell)
         return cell
 
     def move(self, user: UserId, cell: Position) -> Position:
@@ -71,7 +81,16 @@ class SpatialHash:
             if not bucket:
                 del self._buckets[old_key]
             self._buckets.setdefault(new_key, set()).add(user)
+        self._leave_tile(user, old)
+        self._tiles.setdefault(cell, set()).add(user)
         return old
+
+    def _leave_tile(self, user: UserId, cell: Position) -> None:
+        tile = self._tiles[cell]
+        if len(tile) == 1:
+            del self._tiles[cell]
+        else:
+            tile.discard(user)
 
     def near(self, centre: Position, radius_tiles: float) -> list[UserId]:
         """Users within `radius_tiles` (Euclidean, inclusive) of `centre`, in no fixed order."""

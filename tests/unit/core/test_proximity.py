@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from itertools import combinations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metaverse.core.geometry import Position, distance_sq
 from metaverse.core.ids import UserId
-from metaverse.core.proximity import Pair, Proximity, pair
+from metaverse.core.proximity import STEPS, Pair, Proximity, arrival_tiles, pair
 from metaverse.core.spatial import SpatialHash
 
 A, B, C, D = (UserId(name) for name in "abcd")
@@ -25,8 +26,8 @@ def _tracker(*placed: tuple[UserId, Position]) -> tuple[SpatialHash, Proximity]:
 def _move(
     positions: SpatialHash, proximity: Proximity, user: UserId, cell: Position
 ) -> tuple[list[Pair], list[Pair]]:
-    positions.move(user, cell)
-    entered, left, _, _ = proximity.moved(user, eligible=True, private=None)
+    start = positions.move(user, cell)
+    entered, left, _, _ = proximity.moved(user, start, eligible=True, private=None)
     return list(entered), list(left)
 
 
@@ -87,17 +88,17 @@ def test_moves_inside_a_private_area_touch_no_links() -> None:
     positions, proximity = _tracker((A, Position(0, 0)), (B, Position(9, 9)))
     proximity.set_profile(A, eligible=True, private=1)
     proximity.set_profile(B, eligible=True, private=1)
-    positions.move(A, Position(8, 9))
-    assert proximity.moved(A, eligible=True, private=1) == ([(A, B)], [], [], False)
-    positions.move(A, Position(8, 8))
+    start = positions.move(A, Position(8, 9))
+    assert proximity.moved(A, start, eligible=True, private=1) == ([(A, B)], [], [], False)
+    start = positions.move(A, Position(8, 8))
     # Leaving the area is a change of profile: A and their old links are touched.
-    assert proximity.moved(A, eligible=True, private=None)[2:] == ([A, B], True)
+    assert proximity.moved(A, start, eligible=True, private=None)[2:] == ([A, B], True)
     # Walking away outside: the far end of the lost link is touched too.
     proximity.set_profile(B, eligible=True, private=None)
-    positions.move(A, Position(5, 5))
-    assert proximity.moved(A, eligible=True, private=None) == ([], [(A, B)], [A, B], True)
-    positions.move(A, Position(8, 8))
-    assert proximity.moved(A, eligible=True, private=None) == ([(A, B)], [], [A], False)
+    start = positions.move(A, Position(5, 5))
+    assert proximity.moved(A, start, eligible=True, private=None) == ([], [(A, B)], [A, B], True)
+    start = positions.move(A, Position(8, 8))
+    assert proximity.moved(A, start, eligible=True, private=None) == ([(A, B)], [], [A], False)
 
 
 def test_restore_and_link_rebuild_pairs() -> None:
@@ -110,23 +111,33 @@ def test_restore_and_link_rebuild_pairs() -> None:
 
 
 walks = st.lists(
-    st.tuples(st.integers(0, 5), st.integers(0, 12), st.integers(0, 12)), min_size=1, max_size=60
+    st.tuples(st.integers(0, 5), st.booleans(), st.integers(0, 12), st.integers(0, 12)),
+    min_size=1,
+    max_size=60,
 )
 
 
 @settings(max_examples=150, deadline=None)
 @given(walks)
 def test_nearness_is_symmetric_and_follows_the_hysteresis_rule(
-    moves: list[tuple[int, int, int]],
+    moves: list[tuple[int, bool, int, int]],
 ) -> None:
+    """Jumps anywhere and one-cell steps (which look only at the tiles they bring within
+    the radius) keep exactly the pairs the rule says."""
     people = [UserId(f"u{i}") for i in range(6)]
     positions, proximity = _tracker(*((u, Position(2 * i, 0)) for i, u in enumerate(people)))
     near = {pair(a, b) for a, b in combinations(people, 2) if _d2(positions, a, b) <= 4}
     assert set(proximity.pairs()) == near
-    for who, x, y in moves:
+    for who, step, x, y in moves:
         mover = people[who]
-        positions.move(mover, Position(x, y))
-        entered, left, touched, _ = proximity.moved(mover, eligible=False, private=None)
+        if step:
+            here = positions.position(mover)
+            dx, dy = STEPS[x % 4]
+            cell = Position(here.x + dx, here.y + dy)
+        else:
+            cell = Position(x, y)
+        start = positions.move(mover, cell)
+        entered, left, touched, _ = proximity.moved(mover, start, eligible=False, private=None)
         assert touched == []
         after = {
             pair(a, b)
@@ -138,6 +149,34 @@ def test_nearness_is_symmetric_and_follows_the_hysteresis_rule(
         assert set(proximity.pairs()) == near
         for a, b in combinations(people, 2):
             assert (b in proximity.near_of(a)) == (a in proximity.near_of(b))
+
+
+@pytest.mark.parametrize("radius", [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.2])
+@pytest.mark.parametrize("step", STEPS)
+def test_the_arrival_tiles_are_those_a_step_brings_within_the_radius(
+    radius: float, step: tuple[int, int]
+) -> None:
+    start = Position(10, 10)
+    end = Position(start.x + step[0], start.y + step[1])
+    box = [Position(x, y) for x in range(3, 18) for y in range(3, 18)]
+    limit = radius * radius
+    came_near = [
+        (tile.x - end.x, tile.y - end.y)
+        for tile in box
+        if distance_sq(tile, end) <= limit and not distance_sq(tile, start) <= limit
+    ]
+    assert sorted(arrival_tiles(step, radius)) == sorted(came_near)
+
+
+def test_a_step_finds_who_shares_the_tile_it_ends_on() -> None:
+    # Below one tile of radius, only someone on the very tile is near after a step.
+    positions = SpatialHash(1)
+    proximity = Proximity(positions, 0.5, 0.5)
+    for user, cell in ((A, Position(0, 0)), (B, Position(1, 0))):
+        positions.add(user, cell)
+        proximity.add(user)
+    start = positions.move(A, Position(1, 0))
+    assert proximity.moved(A, start, eligible=False, private=None)[:2] == ([(A, B)], [])
 
 
 def _d2(positions: SpatialHash, a: UserId, b: UserId) -> int:
