@@ -20,7 +20,7 @@ from metaverse.core.events import (
     Event,
 )
 from metaverse.core.ids import CallId, UserId
-from metaverse.core.settle import Group, Links, Settlement, pieces
+from metaverse.core.settle import Group, Links, Settlement
 
 
 def default_call_ids(number: int) -> CallId:
@@ -115,7 +115,7 @@ class CallBook:
                     return False
             if lost and group not in damaged:
                 damaged.append(group)
-        return all(len(pieces(sorted(g.members), graph.linked)) == 1 for g in damaged)
+        return all(graph.connected(group.members) for group in damaged)
 
     def refresh_waiting(self, graph: Links, users: Iterable[UserId]) -> None:
         """Recompute who waits outside a full call, without telling anyone."""

@@ -103,6 +103,7 @@ class Relinked(NamedTuple):
 #: `_area_of` value for users who can't be in a call (private area keys are >= 0).
 _INELIGIBLE: Final = -1
 _NONE: Final[tuple[Pair, ...]] = ()
+_NOBODY: Final[tuple[UserId, ...]] = ()
 
 
 #: The one-cell steps a move may take.
@@ -204,13 +205,19 @@ class Proximity:
         for other in left:
             mine.discard(other)
             near[other].discard(user)
-        arrivals = self._arrivals.get((x - start.x, y - start.y))
+        sx, sy = start
+        arrivals = self._arrivals.get((x - sx, y - sy))
         if arrivals is None:  # not a one-cell step: look all around
-            candidates = self._hash.near(here, self._radius)
+            found = self._hash.near(here, self._radius)
+            entered = [other for other in found if other not in mine and other != user]
         else:
-            on = self._hash.on
-            candidates = [o for dx, dy in arrivals for o in on.get((x + dx, y + dy), ())]
-        entered = [other for other in candidates if other not in mine and other != user]
+            on = self._hash.on.get
+            entered = [
+                other
+                for dx, dy in arrivals
+                for other in on((x + dx, y + dy), _NOBODY)
+                if other not in mine and other != user
+            ]
         for other in entered:
             mine.add(other)
             near[other].add(user)
@@ -283,6 +290,26 @@ class Proximity:
         for other in self._near[user]:
             if area_of.get(other, _INELIGIBLE) is None:
                 yield other
+
+    def connected(self, members: set[UserId]) -> bool:
+        """Whether `members` (at least one) are one connected part through links: a call
+        that lost a link checks it is still whole (`calls`), once every few moves."""
+        area_of = self._area_of
+        first = next(iter(members))
+        key = area_of.get(first, _INELIGIBLE)
+        if key == _INELIGIBLE:
+            return len(members) == 1
+        if key is not None:  # in a private area: linked to exactly the others in it
+            return all(area_of.get(member, _INELIGIBLE) == key for member in members)
+        near = self._near
+        reached = {first}
+        frontier = [first]
+        while frontier:
+            for other in (near[frontier.pop()] & members) - reached:
+                if area_of.get(other, _INELIGIBLE) is None:
+                    reached.add(other)
+                    frontier.append(other)
+        return len(reached) == len(members)
 
     def linked(self, a: UserId, b: UserId) -> bool:
         key_a = self._area_of.get(a, _INELIGIBLE)

@@ -23,6 +23,10 @@ class Links(Protocol):
 
     def linked(self, a: UserId, b: UserId) -> bool: ...
 
+    def connected(self, members: set[UserId]) -> bool:
+        """Whether `members` (at least one) are one connected part through links."""
+        ...
+
 
 class Group:
     """A call, or a call-to-be whose id is assigned when the settlement ends."""
@@ -128,10 +132,10 @@ class Settlement:
 
     def _repair(self, group: Group, *, shrank: bool) -> None:
         """Split a call that may have fallen apart; queue its members if it changed."""
+        if not shrank and self._links.connected(group.members):
+            return
         members = sorted(group.members)
         parts = pieces(members, self._links.linked)
-        if len(parts) == 1 and not shrank:
-            return
         parts.sort(key=lambda part: (-len(part), part[0]))
         for piece in parts[1:]:
             if len(piece) > 1:

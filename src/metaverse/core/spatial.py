@@ -72,17 +72,25 @@ class SpatialHash:
 
     def move(self, user: UserId, cell: Position) -> Position:
         """Put `user` on `cell` and return where they stood."""
-        old = self._positions[user]
-        self._positions[user] = cell
-        old_key, new_key = self._key(old), self._key(cell)
+        positions = self._positions
+        old = positions[user]
+        positions[user] = cell
+        size = self._cell
+        (ox, oy), (x, y) = old, cell
+        old_key, new_key = (ox // size, oy // size), (x // size, y // size)
         if old_key != new_key:
-            bucket = self._buckets[old_key]
+            buckets = self._buckets
+            bucket = buckets[old_key]
             bucket.discard(user)
             if not bucket:
-                del self._buckets[old_key]
-            self._buckets.setdefault(new_key, set()).add(user)
+                del buckets[old_key]
+            buckets.setdefault(new_key, set()).add(user)
         self._leave_tile(user, old)
-        self._tiles.setdefault(cell, set()).add(user)
+        tile = self._tiles.get(cell)
+        if tile is None:
+            self._tiles[cell] = {user}
+        else:
+            tile.add(user)
         return old
 
     def _leave_tile(self, user: UserId, cell: Position) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from metaverse.core.calls import CallBook
 from metaverse.core.events import Event
 from metaverse.core.ids import CallId, UserId
+from metaverse.core.settle import pieces
 
 
 class Graph:
@@ -42,6 +43,9 @@ class Graph:
 
     def linked(self, a: UserId, b: UserId) -> bool:
         return a in self.eligible and b in self.eligible and frozenset((a, b)) in self.links
+
+    def connected(self, members: set[UserId]) -> bool:
+        return len(pieces(sorted(members), self.linked)) == 1
 
 
 def calls(book: CallBook) -> dict[CallId, set[str]]:

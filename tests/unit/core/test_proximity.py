@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from metaverse.core.geometry import Position, distance_sq
 from metaverse.core.ids import UserId
 from metaverse.core.proximity import STEPS, Pair, Proximity, arrival_tiles, pair
+from metaverse.core.settle import pieces
 from metaverse.core.spatial import SpatialHash
 
 A, B, C, D = (UserId(name) for name in "abcd")
@@ -181,3 +182,31 @@ def test_a_step_finds_who_shares_the_tile_it_ends_on() -> None:
 
 def _d2(positions: SpatialHash, a: UserId, b: UserId) -> int:
     return distance_sq(positions.position(a), positions.position(b))
+
+
+profiles = st.sampled_from([None, 1, 2, "ineligible"])
+crowds = st.lists(
+    st.tuples(st.integers(0, 8), st.integers(0, 8), profiles, st.booleans()),
+    min_size=1,
+    max_size=9,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(crowds)
+def test_connected_says_whether_the_members_are_one_part_through_links(
+    crowd: list[tuple[int, int, int | str | None, bool]],
+) -> None:
+    people = [(UserId(f"u{i}"), Position(x, y)) for i, (x, y, _, _) in enumerate(crowd)]
+    _, proximity = _tracker(*people)
+    for (user, _), (_, _, profile, _) in zip(people, crowd, strict=True):
+        if profile == "ineligible":
+            proximity.set_profile(user, eligible=False, private=None)
+        else:
+            assert not isinstance(profile, str)
+            proximity.set_profile(user, eligible=True, private=profile)
+    members = {user for (user, _), (*_, chosen) in zip(people, crowd, strict=True) if chosen}
+    if not members:
+        members = {people[0][0]}
+    expected = len(pieces(sorted(members), proximity.linked)) == 1
+    assert proximity.connected(members) == expected
