@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from metaverse.chat.messages import MAX_TEXT_CHARS, ChatMessage, clean_text
@@ -40,3 +42,29 @@ def test_a_message_survives_its_record_whatever_its_characters() -> None:
         area="Lounge ☕",
     )
     assert ChatMessage.from_bytes(message.to_bytes()) == message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("scope", "everyone", "unknown scope 'everyone'"),
+        ("id", "", "id must be a non-empty string"),
+        ("sender_name", 7, "sender_name must be a non-empty string"),
+        ("text", None, "text must be a non-empty string"),
+        ("ts_ms", "noon", "ts_ms must be an integer"),
+        ("to", 5, "to must be a string"),
+        ("room_id", ["r"], "room_id must be a string"),
+        ("area", {"name": "Lounge"}, "area must be a string"),
+    ],
+)
+def test_a_bad_record_says_what_is_wrong(field: str, value: object, reason: str) -> None:
+    record = chat("s", "hello", scope="direct", to="u2").to_dict() | {field: value}
+    with pytest.raises(ValueError, match=f"^{re.escape(reason)}$"):
+        ChatMessage.from_dict(record)
+
+
+def test_a_record_without_a_required_field_is_refused() -> None:
+    record = chat("s", "hello").to_dict()
+    del record["conversation"]
+    with pytest.raises(KeyError):
+        ChatMessage.from_dict(record)

@@ -98,34 +98,44 @@ class ChatMessage:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChatMessage:
-        """Rebuild from the log; raises ValueError/KeyError/TypeError on a bad record."""
+        """Rebuild from the log; raises ValueError/KeyError/TypeError on a bad record.
+
+        The consumer runs this for every record, so the usual case (a good record) is
+        checked in one expression; only a bad one goes through the fields to say which."""
         scope = data["scope"]
-        if scope not in SCOPES:
-            raise ValueError(f"unknown scope {scope!r}")
-        fields = {
-            name: data[name]
-            for name in (
-                "id",
-                "space_id",
-                "conversation",
-                "sender_id",
-                "sender_name",
-                "text",
-                "ts_ms",
-            )
-        }
-        for name in ("id", "space_id", "conversation", "sender_id", "sender_name", "text"):
-            if not isinstance(fields[name], str) or not fields[name]:
-                raise ValueError(f"{name} must be a non-empty string")
-        if not isinstance(fields["ts_ms"], int):
-            raise ValueError("ts_ms must be an integer")
-        optional: dict[str, str | None] = {}
-        for name in ("to", "room_id", "area"):
-            value = data.get(name)
-            if value is not None and not isinstance(value, str):
-                raise ValueError(f"{name} must be a string")
-            optional[name] = value
-        return cls(scope=scope, **fields, **optional)  # type: ignore[arg-type]
+        texts = (
+            data["id"],
+            data["space_id"],
+            data["conversation"],
+            data["sender_id"],
+            data["sender_name"],
+            data["text"],
+        )
+        ts_ms = data["ts_ms"]
+        to, room_id, area = data.get("to"), data.get("room_id"), data.get("area")
+        if not (
+            scope in SCOPES
+            and all(isinstance(value, str) and value for value in texts)
+            and isinstance(ts_ms, int)
+            and (to is None or isinstance(to, str))
+            and (room_id is None or isinstance(room_id, str))
+            and (area is None or isinstance(area, str))
+        ):
+            raise ValueError(_what_is_wrong(data))
+        id_, space_id, conversation, sender_id, sender_name, text = texts
+        return cls(
+            id_,
+            space_id,
+            scope,
+            conversation,
+            sender_id,
+            sender_name,
+            text,
+            ts_ms,
+            to,
+            room_id,
+            area,
+        )
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> ChatMessage:
@@ -150,3 +160,19 @@ class ChatMessage:
         if self.to is not None:
             payload["to"] = self.to
         return payload
+
+
+def _what_is_wrong(data: dict[str, Any]) -> str:
+    """Why `data` is not a chat record (its required keys are all there)."""
+    if data["scope"] not in SCOPES:
+        return f"unknown scope {data['scope']!r}"
+    for name in ("id", "space_id", "conversation", "sender_id", "sender_name", "text"):
+        if not isinstance(data[name], str) or not data[name]:
+            return f"{name} must be a non-empty string"
+    if not isinstance(data["ts_ms"], int):
+        return "ts_ms must be an integer"
+    return next(
+        f"{name} must be a string"
+        for name in ("to", "room_id", "area")
+        if not isinstance(data.get(name), str | None)
+    )

@@ -245,8 +245,9 @@ class Space:
     def move(self, user: UserId, x: int, y: int) -> list[Event]:
         """Step `user` to (x, y): one cell up, down, left or right onto a free cell."""
         start = self._positions.position(user)
-        if abs(x - start.x) + abs(y - start.y) != 1 or not self._grid.is_free(x, y):
-            return [MovementRejected((user,), start.x, start.y)]
+        sx, sy = start
+        if (x - sx) * (x - sx) + (y - sy) * (y - sy) != 1 or not self._grid.is_free(x, y):
+            return [MovementRejected((user,), sx, sy)]
         end = Position(x, y)
         self._positions.move(user, end)
         presence = self._users[user]
