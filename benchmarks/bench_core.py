@@ -14,8 +14,16 @@ move goes through `Space.move`, which returns the events to send. Workloads:
 
 The baseline does what the original system did: on every move it scans every
 user to recompute who is near the mover (with the same hysteresis), and
-nothing else, which flatters it. It runs the mixed workload's moves, and is
+nothing else, which flatters it. It takes the mixed workload's moves, and is
 time-boxed: a fixed small number of moves, or fewer if they take too long.
+
+Each workload's moves are chosen first (where a move lands decides the next, so
+they are made on a space of their own), then replayed, timed, on a copy of that
+space and by the baseline from the same cells: both sides answer exactly the
+same moves, and choosing them costs neither. The core and the baseline take
+turns, five rounds of a slice of each back to back, and the speed-up is the
+median of the rounds' ratios: this machine's speed drifts by a third over
+minutes, and a slow spell then slows both sides of a ratio alike.
 
     python benchmarks/bench_core.py            # 1k, 10k and 50k users
     python benchmarks/bench_core.py --quick    # a smoke run in a few seconds
@@ -229,16 +237,20 @@ class Walkers:
         return DIRECTIONS[draw % 4]
 
 
-def run_core(space: Space, crowd: Crowd, moves: int, workload: str, seed: int) -> Run:
-    """Time `moves` moves; the harness's own work counts against the core."""
+Step = tuple[UserId, int, int]
+
+
+def record(space: Space, crowd: Crowd, moves: int, workload: str, seed: int) -> Recording:
+    """Choose `moves` moves of `workload`, making them on `space` as they are chosen (where
+    each lands decides the next): untimed, so that choosing them costs neither side."""
     rng = random.Random(seed)
     walkers = Walkers(crowd, rng)
     people = list(crowd.cells)
     anchors = crowd.anchors
     plan = [(rng.randrange(1 << 30), rng.choice(people)) for _ in range(moves)]
     walk = workload != "fidget"
+    steps: list[Step] = []
     accepted = events = 0
-    started = time.process_time()
     for draw, fidgeter in plan:
         if walk and draw % 10 < WALKER_MOVES * 10:
             user = walkers.pick(draw >> 4)
@@ -248,15 +260,34 @@ def run_core(space: Space, crowd: Crowd, moves: int, workload: str, seed: int) -
             user = fidgeter
             cell = space.position(user)
             dx, dy = fidget(cell, anchors[user], draw >> 4)
-        out = space.move(user, cell.x + dx, cell.y + dy)
+        steps.append((user, cell.x + dx, cell.y + dy))
+        out = space.move(*steps[-1])
         events += len(out)
         accepted += isinstance(out[0], Movement)
+    return Recording(steps, round(accepted / moves, 3), round(events / moves, 2))
+
+
+@dataclass
+class Recording:
+    steps: list[Step]
+    accepted_share: float
+    events_per_move: float
+
+
+def replay(space: Space, recording: Recording, start: int = 0, stop: int | None = None) -> Run:
+    """Time the recorded moves [start, stop) through `space`, which must stand where the
+    recording space stood before them: the same moves then get the same answers."""
+    steps = recording.steps[start:stop]
+    move = space.move
+    started = time.process_time()
+    for user, x, y in steps:
+        move(user, x, y)
     elapsed = time.process_time() - started
     return Run(
-        moves,
-        round(moves / elapsed),
-        round(accepted / moves, 3),
-        round(events / moves, 2),
+        len(steps),
+        round(len(steps) / elapsed),
+        recording.accepted_share,
+        recording.events_per_move,
         round(elapsed, 3),
     )
 
@@ -299,35 +330,25 @@ class Baseline:
         return True
 
 
-class BaselineRun:
-    """The baseline's mixed workload, run a slice at a time (between slices of the core's)."""
+class BaselineReplay:
+    """The baseline taking the recorded moves in order, a slice at a time."""
 
-    def __init__(self, crowd: Crowd, config: SpaceConfig, seed: int) -> None:
-        self.rng = random.Random(seed)
-        self.crowd = crowd
+    def __init__(self, crowd: Crowd, config: SpaceConfig, recording: Recording) -> None:
         self.baseline = Baseline(crowd, config)
-        self.walkers = Walkers(crowd, self.rng)
-        self.people = list(crowd.cells)
+        self.steps = recording.steps
+        self.next = 0
 
     def run(self, moves: int, budget_s: float) -> tuple[int, float]:
-        """Up to `moves` moves, or fewer once `budget_s` is spent; (moves done, seconds)."""
-        rng, baseline, walkers, anchors = self.rng, self.baseline, self.walkers, self.crowd.anchors
-        plan = [(rng.randrange(1 << 30), rng.choice(self.people)) for _ in range(moves)]
+        """The next `moves` moves, or fewer once `budget_s` is spent; (moves done, seconds)."""
+        move = self.baseline.move
         done = 0
         started = time.process_time()
-        for draw, fidgeter in plan:
-            if draw % 10 < WALKER_MOVES * 10:
-                user = walkers.pick(draw >> 4)
-                cell = baseline.cells[user]
-                dx, dy = walkers.step(user, cell, draw >> 8)
-            else:
-                user = fidgeter
-                cell = baseline.cells[user]
-                dx, dy = fidget(cell, anchors[user], draw >> 4)
-            baseline.move(user, cell.x + dx, cell.y + dy)
+        for user, x, y in self.steps[self.next : self.next + moves]:
+            move(user, x, y)
             done += 1
             if time.process_time() - started > budget_s:
                 break
+        self.next += done
         return done, time.process_time() - started
 
 
@@ -336,33 +357,42 @@ def bench(users: int, core_moves: int, baseline_moves: int, seed: int) -> Row:
     config = SpaceConfig()
     started = time.process_time()
     crowd = build_crowd(users, rng)
-    space = build_space(crowd, config, rng)
+    chooser = build_space(crowd, config, rng)
     setup_s = time.process_time() - started
-    # The baseline walks a crowd of its own: the core's walkers move their anchors.
-    baseline = BaselineRun(
-        Crowd(crowd.space_map, dict(crowd.cells), dict(crowd.anchors)), config, seed
-    )
-    # The machine's speed drifts by a third over minutes, so the core's mixed workload and
-    # the baseline take turns: each round times a slice of both back to back, the
-    # speed-up is the median of the rounds' ratios, and a slow spell slows both sides.
+    # The moves are chosen first, on a space of their own, then replayed on a copy of it
+    # and by the baseline, starting from the same cells: both answer the same moves.
+    timed = Space.from_snapshot(crowd.space_map, chooser.snapshot(), config=config)
+    first_cells = Crowd(crowd.space_map, dict(crowd.cells), dict(crowd.anchors))
+    mixed_moves = record(chooser, crowd, core_moves, "mixed", seed)
+    baseline = BaselineReplay(first_cells, config, mixed_moves)
+    # The machine's speed drifts by a third over minutes, so the core and the baseline
+    # take turns: each round times a slice of both back to back, the speed-up is the
+    # median of the rounds' ratios, and a slow spell slows both sides.
     rounds: list[Round] = []
     core_runs: list[Run] = []
+    size = core_moves // ROUNDS
     for n in range(ROUNDS):
-        core_runs.append(run_core(space, crowd, core_moves // ROUNDS, "mixed", seed + n))
+        core_runs.append(replay(timed, mixed_moves, n * size, (n + 1) * size))
         done, seconds = baseline.run(baseline_moves // ROUNDS, BASELINE_BUDGET_S / ROUNDS)
         rounds.append(Round(core_runs[-1].moves_per_s, done, round(done / seconds, 1)))
     mixed = combined(core_runs)
-    fidgets = run_core(space, crowd, core_moves, "fidget", seed + ROUNDS)
+    fidget_moves = record(chooser, crowd, core_moves, "fidget", seed + 1)
+    fidgets = replay(timed, fidget_moves)
     width, height = VIEWPORT
     for user in crowd.cells:
         anchor = crowd.anchors[user]
-        space.set_viewport(user, Rect(anchor.x - width // 2, anchor.y - height // 2, width, height))
-    viewports = run_core(space, crowd, core_moves, "mixed", seed + ROUNDS + 1)
+        viewport = Rect(anchor.x - width // 2, anchor.y - height // 2, width, height)
+        chooser.set_viewport(user, viewport)
+        timed.set_viewport(user, viewport)
+    viewport_moves = record(chooser, crowd, core_moves, "mixed", seed + 2)
+    viewports = replay(timed, viewport_moves)
+    replayed = timed.snapshot()
+    assert replayed == chooser.snapshot(), "the replay answered moves otherwise than recorded"
     return Row(
         users=users,
         map_side=crowd.space_map.width,
         setup_s=round(setup_s, 2),
-        calls_after=len(space.snapshot().calls),
+        calls_after=len(replayed.calls),
         baseline_moves=sum(round_.baseline_moves for round_ in rounds),
         baseline_moves_per_s=round(statistics.median(r.baseline_moves_per_s for r in rounds), 1),
         mixed=mixed,
