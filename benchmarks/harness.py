@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-from metaverse.gateway.websocket import between_frames
+from metaverse.gateway.websocket import at_frame_start
 
 try:  # websockets' C speed-up, when it was built
     from websockets.speedups import apply_mask
@@ -313,13 +313,7 @@ class TextConnection(ClientConnection):
         super().data_received(data)
 
     def _take_text_frames(self, data: bytes) -> int:
-        protocol = self.protocol
-        if (
-            protocol.state is not State.OPEN
-            or protocol.current_size is not None
-            or protocol.reader.buffer
-            or not between_frames(protocol.parser)
-        ):
+        if not at_frame_start(self.protocol):
             return 0
         on_text = self.on_text
         assert on_text is not None

@@ -51,6 +51,8 @@ WS_PATHS = ("/", "/ws")
 # Frames waiting behind an awaited command (a join, a chat message) before the connection
 # stops reading from its socket until they are done.
 MAX_BACKLOG = 32
+# How long a stopping gateway waits for its background writes (then cancels them).
+STOP_GRACE_S = 5.0
 # Commands that await the database or the event log.
 AWAITED = (m.Join, m.Chat)
 
@@ -135,6 +137,14 @@ class Gateway:
                 yield server
         finally:
             deliveries.cancel()
+            # What was accepted is still written before the database goes (a status saved
+            # in the background, say): a write cut off by the engine's disposal would leave
+            # its connection to be closed by the garbage collector.
+            _, late = await asyncio.wait([deliveries, *self._background], timeout=STOP_GRACE_S)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=STOP_GRACE_S)
             await self.recorder.drain()
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import DATA_OPCODES, CloseCode, Frame, Opcode
-from websockets.protocol import Event, State
+from websockets.protocol import Event, Protocol, State
 from websockets.streams import StreamReader
 
 try:  # what websockets unmasks with: its C speed-up, when it was built
@@ -49,13 +49,25 @@ _BETWEEN_FRAMES: Final = StreamReader.at_eof.__code__
 _FIN_TEXT: Final = 0x81
 
 
-def between_frames(parser: Any) -> bool:
+def _between_frames(parser: Any) -> bool:
     """Whether websockets' parser (generators delegating to generators: the handshake's,
     the frames', the stream reader's) is waiting for the first byte of a frame."""
     waiting = parser
     while (inner := getattr(waiting, "gi_yieldfrom", None)) is not None:
         waiting = inner
     return getattr(waiting, "gi_code", None) is _BETWEEN_FRAMES
+
+
+def at_frame_start(protocol: Protocol) -> bool:
+    """Whether a whole frame at the start of the next read may be handled without
+    websockets: the connection is open, its parser waits for the first byte of a frame
+    with nothing buffered, and no fragmented message is under way."""
+    return (
+        protocol.state is State.OPEN
+        and protocol.current_size is None
+        and not protocol.reader.buffer
+        and _between_frames(protocol.parser)
+    )
 
 
 class GatewaySocket(ServerConnection):
@@ -100,12 +112,7 @@ class GatewaySocket(ServerConnection):
         """Hand on the whole, masked, unfragmented text frames at the start of `data`
         when websockets' parser would read them as they are; how many bytes they took."""
         protocol = self.protocol
-        if (
-            protocol.state is not State.OPEN
-            or protocol.current_size is not None
-            or protocol.reader.buffer
-            or not between_frames(protocol.parser)
-        ):
+        if not at_frame_start(protocol):
             return 0
         max_size = protocol.max_message_size
         end = len(data)

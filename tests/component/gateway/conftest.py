@@ -78,6 +78,16 @@ class World:
     port: int
     clients: list[Client] = field(default_factory=list)
     _users: int = 0
+    _serving: Any = None
+
+    async def stop(self) -> None:
+        """Close the clients and stop the gateway (once), as the world's teardown does."""
+        serving, self._serving = self._serving, None
+        if serving is None:
+            return
+        for client in self.clients:
+            await client.ws.close()
+        await serving.__aexit__(None, None, None)
 
     @property
     def url(self) -> str:
@@ -148,7 +158,7 @@ WorldFactory = Callable[..., Any]
 async def world_factory(
     tmp_path: Path, sqlite_template: Path, make_settings: Callable[..., Settings]
 ) -> AsyncIterator[WorldFactory]:
-    stack: list[tuple[World, Any]] = []
+    stack: list[World] = []
 
     async def make(**overrides: Any) -> World:
         path = tmp_path / f"gw{len(stack)}.db"
@@ -160,15 +170,13 @@ async def world_factory(
         port = free_port()
         serving = gateway.serving("127.0.0.1", port)
         await serving.__aenter__()
-        world = World(context, gateway, clock, port)
-        stack.append((world, serving))
+        world = World(context, gateway, clock, port, _serving=serving)
+        stack.append(world)
         return world
 
     yield make
-    for world, serving in reversed(stack):
-        for client in world.clients:
-            await client.ws.close()
-        await serving.__aexit__(None, None, None)
+    for world in reversed(stack):
+        await world.stop()
         await world.context.close()
 
 

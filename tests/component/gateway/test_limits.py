@@ -15,7 +15,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.frames import Frame, Opcode
 
 from metaverse.core.ids import SpaceId
-from tests.component.gateway.conftest import World
+from metaverse.db.models import User
+from tests.component.gateway.conftest import FRAME_TIMEOUT_S, World
 from tests.component.gateway.test_chat import crowd
 
 SPAWN = [("spawn", 5, 5, 1, 1, "spawn")]
@@ -371,3 +372,30 @@ async def test_a_fault_handling_a_frame_closes_that_connection_only(
     third_id, token3 = await world.user()
     await world.join(space, token3)
     assert (await other.expect("user-joined"))["userId"] == third_id
+
+
+async def test_a_stopping_gateway_still_saves_the_status_it_accepted(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    space = await world.space()
+    user_id, token = await world.user()
+    client, _ = await world.join(space, token)
+    saving, release = asyncio.Event(), asyncio.Event()
+    save_status = world.gateway.directory.save_status
+
+    async def slow_save(user: str, status: str, text: str) -> None:
+        saving.set()
+        await release.wait()
+        await save_status(user, status, text)
+
+    monkeypatch.setattr(world.gateway.directory, "save_status", slow_save)
+    await client.send("status", {"status": "busy", "text": "deep work"})
+    await asyncio.wait_for(saving.wait(), FRAME_TIMEOUT_S)
+    stopping = asyncio.create_task(world.stop())
+    await asyncio.sleep(0.3)
+    assert not stopping.done(), "the gateway stopped before the status was saved"
+    release.set()
+    await asyncio.wait_for(stopping, 10)
+    async with world.context.sessions() as session:
+        user = await session.get(User, user_id)
+    assert user is not None and (user.status, user.status_text) == ("busy", "deep work")
