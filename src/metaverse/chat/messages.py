@@ -7,6 +7,7 @@ control characters are removed, and clients render it as text.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -103,14 +104,7 @@ class ChatMessage:
         The consumer runs this for every record, so the usual case (a good record) is
         checked in one expression; only a bad one goes through the fields to say which."""
         scope = data["scope"]
-        texts = (
-            data["id"],
-            data["space_id"],
-            data["conversation"],
-            data["sender_id"],
-            data["sender_name"],
-            data["text"],
-        )
+        texts = _texts(data)
         ts_ms = data["ts_ms"]
         to, room_id, area = data.get("to"), data.get("room_id"), data.get("area")
         if not (
@@ -123,6 +117,7 @@ class ChatMessage:
         ):
             raise ValueError(_what_is_wrong(data))
         id_, space_id, conversation, sender_id, sender_name, text = texts
+        # In declaration order: passing them by keyword made the whole check a fifth slower.
         return cls(
             id_,
             space_id,
@@ -162,11 +157,16 @@ class ChatMessage:
         return payload
 
 
+# The fields of a record that are non-empty text, and a getter of them all at once.
+_TEXT_FIELDS: Final = ("id", "space_id", "conversation", "sender_id", "sender_name", "text")
+_texts: Final = operator.itemgetter(*_TEXT_FIELDS)
+
+
 def _what_is_wrong(data: dict[str, Any]) -> str:
     """Why `data` is not a chat record (its required keys are all there)."""
     if data["scope"] not in SCOPES:
         return f"unknown scope {data['scope']!r}"
-    for name in ("id", "space_id", "conversation", "sender_id", "sender_name", "text"):
+    for name in _TEXT_FIELDS:
         if not isinstance(data[name], str) or not data[name]:
             return f"{name} must be a non-empty string"
     if not isinstance(data["ts_ms"], int):
