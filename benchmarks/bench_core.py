@@ -361,10 +361,11 @@ def bench(users: int, core_moves: int, baseline_moves: int, seed: int) -> Row:
     setup_s = time.process_time() - started
     # The moves are chosen first, on a space of their own, then replayed on a copy of it
     # and by the baseline, starting from the same cells: both answer the same moves.
+    # (Choosing moves the crowd's anchors, never its first cells, which the baseline starts
+    # from.)
     timed = Space.from_snapshot(crowd.space_map, chooser.snapshot(), config=config)
-    first_cells = Crowd(crowd.space_map, dict(crowd.cells), dict(crowd.anchors))
     mixed_moves = record(chooser, crowd, core_moves, "mixed", seed)
-    baseline = BaselineReplay(first_cells, config, mixed_moves)
+    baseline = BaselineReplay(crowd, config, mixed_moves)
     # The machine's speed drifts by a third over minutes, so the core and the baseline
     # take turns: each round times a slice of both back to back, the speed-up is the
     # median of the rounds' ratios, and a slow spell slows both sides.
