@@ -145,8 +145,9 @@ class Phase:
 
 
 class Load:
-    def __init__(self, plan: dict[str, Any]) -> None:
+    def __init__(self, plan: dict[str, Any], pauses: harness.CollectorPauses) -> None:
         self.plan = plan
+        self.pauses = pauses
         urls: list[str] = plan["urls"]
         self.clients = [
             Client(n, user_id, token, urls[n % len(urls)])
@@ -334,6 +335,7 @@ class Load:
         phase = self.phase = Phase(command["phase"], window)
         self.space_every = command["space_every"]
         cpu_at_start = time.process_time()
+        self.pauses.restart()
         if phase.name == "throughput":
             pumps = [
                 (client, asyncio.create_task(self.pump(client, command["inflight"], window[1])))
@@ -370,6 +372,7 @@ class Load:
             "delivered": phase.delivered,
             "late_sends": phase.late_sends,
             "load_cpu_pct": round(100 * cpu_s / sent_s, 1),
+            **self.pauses.summary(),
         }
 
     async def run(self, pipe: Pipe) -> None:
@@ -407,7 +410,8 @@ class Load:
 def load_process(plan: dict[str, Any], pipe: Pipe) -> None:
     """Entry point of the load process (spawned, so it starts without the parent's state)."""
     try:
-        asyncio.run(Load(plan).run(pipe))
+        with harness.load_collector() as pauses:
+            asyncio.run(Load(plan, pauses).run(pipe))
     except BaseException as error:
         pipe.send({"error": repr(error)})
         raise
@@ -905,6 +909,7 @@ def measure(
         )
     row.update(consumer_side(first, last))
     row.update(cpu_split(first, last, result["load_cpu_pct"]))
+    row.update(load_gc_pauses=result["load_gc_pauses"], load_gc_max_ms=result["load_gc_max_ms"])
     return row
 
 

@@ -334,7 +334,9 @@ def unpack(frame: dict[str, Any]) -> list[dict[str, Any]]:
 def load_process(plan: dict[str, Any], pipe: Pipe) -> None:
     """Entry point of a load process (spawned, so it starts without the parent's state)."""
     try:
-        pipe.send(asyncio.run(Load(plan).run(pipe)))
+        with harness.load_collector() as pauses:
+            result = asyncio.run(Load(plan).run(pipe))
+        pipe.send(result | pauses.summary())
     except BaseException as error:
         pipe.send({"error": repr(error)})
         raise
@@ -526,6 +528,9 @@ def run_scenario(
             "gateway_cpu_pct": round(100 * gateway_cpu_s / wall, 1),
             "load_cpu_pct": round(100 * load_cpu_s / args.measure, 1),
             "load_processes": args.procs,
+            # The load's own collector pauses (the longest of any load process, whole run).
+            "load_gc_pauses": sum(r["load_gc_pauses"] for r in done),
+            "load_gc_max_ms": max(r["load_gc_max_ms"] for r in done),
             # What else ran meanwhile, in % of one core (other processes; time stolen by
             # the hypervisor): the gateway and the load share the machine's cores with it.
             "other_cpu_pct": round(100 * max(0.0, busy - gateway_cpu_s - load_cpu_s) / wall, 1),
