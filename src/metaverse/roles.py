@@ -24,6 +24,7 @@ from metaverse.backends.pubsub import MemoryBroker, PubSub, open_pubsub
 from metaverse.clock import SystemClock
 from metaverse.consumer.health import create_health_app
 from metaverse.consumer.service import DLQ, TOPICS, Consumer
+from metaverse.consumer.writers import writer_for
 from metaverse.db.migrate import upgrade
 from metaverse.gateway.directory import Directory
 from metaverse.gateway.heap import frozen_heap
@@ -76,7 +77,7 @@ def build_consumer(context: ApiContext) -> Consumer:
     settings = context.settings
     return Consumer(
         context.event_log,
-        context.sessions,
+        writer_for(context.engine, context.sessions),
         context.registry,
         group=settings.consumer_group,
         batch_size=settings.consumer_batch_size,

@@ -10,13 +10,12 @@ import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from metaverse.backends.eventlog import EventLog, EventLogReader, EventLogUnavailable, Record
 from metaverse.chat.messages import CHAT_DLQ_TOPIC, CHAT_TOPIC
 from metaverse.clock import Clock
-from metaverse.consumer.sinks import SINKS, Parsed, Rejected, insert, insert_one_by_one
+from metaverse.consumer.sinks import SINKS, Parsed, Rejected
+from metaverse.consumer.writers import BatchWriter
 from metaverse.gateway.recorder import EVENTS_TOPIC
 
 log = logging.getLogger(__name__)
@@ -67,7 +66,7 @@ class Consumer:
     def __init__(
         self,
         event_log: EventLog,
-        sessions: async_sessionmaker[AsyncSession],
+        writer: BatchWriter,
         registry: CollectorRegistry,
         *,
         group: str,
@@ -77,7 +76,7 @@ class Consumer:
     ) -> None:
         self._log = event_log
         self._clock = clock
-        self._sessions = sessions
+        self._writer = writer
         self.metrics = ConsumerMetrics(registry)
         self._group = group
         self._batch_size = batch_size
@@ -101,6 +100,11 @@ class Consumer:
                     await asyncio.sleep(polled_at + self._batch_wait_s - loop.time())
         finally:
             await reader.close()
+            await self.close()
+
+    async def close(self) -> None:
+        """Let go of the database writer (`run` does, as it ends)."""
+        await self._writer.close()
 
     async def _commit(self, reader: EventLogReader, records: list[Record]) -> None:
         """Commit the offsets of a stored batch. A commit that fails while the broker is away
@@ -128,16 +132,7 @@ class Consumer:
             parsed = sink.parse(batch)
             rejected += parsed.rejected
             batches.append(parsed)
-        try:
-            # One statement per topic and no savepoints: each statement is a hop to the
-            # database (a thread hop with SQLite, in a busy process).
-            async with self._sessions() as session, session.begin():
-                for parsed in batches:
-                    await insert(session, parsed)
-        except IntegrityError:
-            async with self._sessions() as session, session.begin():
-                for parsed in batches:
-                    rejected += await insert_one_by_one(session, parsed)
+        rejected += await self._writer.write(batches)
         newest_ms = max((parsed.newest_ms for parsed in batches), default=0)
         if newest_ms:
             self.metrics.lag.set(max(0.0, self._clock.now() - newest_ms / 1000))

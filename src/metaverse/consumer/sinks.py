@@ -5,11 +5,11 @@ or, when that breaks a constraint, one by one to find the rows the database refu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Table, TextClause, text
+from sqlalchemy import Connection, Table, TextClause, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,6 +65,17 @@ class BulkInsert:
             await session.execute(self._unnest, arrays)
             return
         connection = await session.connection()
+        for sql, values in self.sqlite_statements(rows):
+            await connection.exec_driver_sql(sql, values)
+
+    def execute_sync(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        """The same on a synchronous SQLite connection (`ThreadWriter`)."""
+        for sql, values in self.sqlite_statements(rows):
+            connection.exec_driver_sql(sql, values)
+
+    def sqlite_statements(
+        self, rows: list[dict[str, Any]]
+    ) -> Iterator[tuple[str, tuple[Any, ...]]]:
         columns = self.columns
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start : start + ROWS_PER_STATEMENT]
@@ -73,8 +84,7 @@ class BulkInsert:
                 + ", ".join([self._values_row] * len(chunk))
                 + " ON CONFLICT (id) DO NOTHING"
             )
-            values = tuple(row[name] for row in chunk for name in columns)
-            await connection.exec_driver_sql(sql, values)
+            yield sql, tuple(row[name] for row in chunk for name in columns)
 
 
 def chat_row(record: Record) -> dict[str, Any]:
@@ -162,8 +172,13 @@ async def insert_one_by_one(session: AsyncSession, parsed: Parsed) -> Rejected:
             async with session.begin_nested():
                 await parsed.sink.bulk.execute(session, [row])
         except IntegrityError as exc:
-            rejected.append((record, f"rejected by the database: {type(exc.orig).__name__}"))
+            rejected.append(refused(record, exc))
     return rejected
+
+
+def refused(record: Record, error: IntegrityError) -> tuple[Record, str]:
+    """A record the database refused, with the reason for the dead-letter topic."""
+    return record, f"rejected by the database: {type(error.orig).__name__}"
 
 
 SINKS: Final = {

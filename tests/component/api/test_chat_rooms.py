@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 from metaverse.backends.eventlog import MemoryEventLog
 from metaverse.chat.messages import CHAT_TOPIC, ChatMessage
 from metaverse.consumer.service import Consumer
+from metaverse.consumer.writers import writer_for
 from metaverse.db.ids import new_id
 from tests.component.conftest import Api
 
@@ -38,14 +39,17 @@ async def _store(api: Api) -> None:
     assert isinstance(log, MemoryEventLog)
     consumer = Consumer(
         log,
-        api.context.sessions,
+        writer_for(api.context.engine, api.context.sessions),
         CollectorRegistry(),
         group="t",
         batch_size=1000,
         batch_wait_s=0.01,
         clock=api.clock,
     )
-    await consumer.process(log.records(CHAT_TOPIC))
+    try:
+        await consumer.process(log.records(CHAT_TOPIC))
+    finally:
+        await consumer.close()
 
 
 async def test_room_lifecycle_and_visibility(api: Api) -> None:

@@ -24,6 +24,7 @@ from metaverse.backends.eventlog import (
 from metaverse.chat.messages import CHAT_DLQ_TOPIC, CHAT_TOPIC
 from metaverse.clock import FakeClock
 from metaverse.consumer.service import Consumer
+from metaverse.consumer.writers import writer_for
 from metaverse.db.ids import new_id
 from metaverse.db.models import ChatMessage as ChatRow
 from metaverse.db.models import SpaceEvent
@@ -61,22 +62,35 @@ def record(topic: str, value: bytes, offset: int, key: bytes = b"k") -> Record:
     return Record(topic=topic, key=key, value=value, offset=offset)
 
 
-def consumer(
-    context: ApiContext,
-    log: MemoryEventLog,
-    *,
-    batch_wait_s: float = 0.05,
-    registry: CollectorRegistry | None = None,
-) -> Consumer:
-    return Consumer(
-        log,
-        context.sessions,
-        registry or CollectorRegistry(),
-        group="g",
-        batch_size=100,
-        batch_wait_s=batch_wait_s,
-        clock=FakeClock(),
-    )
+MakeConsumer = Callable[..., Consumer]
+
+
+@pytest.fixture
+async def consumer(context: ApiContext) -> AsyncIterator[MakeConsumer]:
+    """Consumers on `context`'s database, closed at the end of the test."""
+    made: list[Consumer] = []
+
+    def make(
+        log: MemoryEventLog,
+        *,
+        batch_wait_s: float = 0.05,
+        registry: CollectorRegistry | None = None,
+    ) -> Consumer:
+        worker = Consumer(
+            log,
+            writer_for(context.engine, context.sessions),
+            registry or CollectorRegistry(),
+            group="g",
+            batch_size=100,
+            batch_wait_s=batch_wait_s,
+            clock=FakeClock(),
+        )
+        made.append(worker)
+        return worker
+
+    yield make
+    for worker in made:
+        await worker.close()
 
 
 async def append_chat(log: MemoryEventLog, space_id: str, text: str) -> None:
@@ -109,12 +123,14 @@ async def _count(context: ApiContext, model: Any) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_a_batch_is_stored_once_even_when_replayed(context: ApiContext) -> None:
+async def test_a_batch_is_stored_once_even_when_replayed(
+    context: ApiContext, consumer: MakeConsumer
+) -> None:
     space_id = await _space(context)
     log = MemoryEventLog()
     messages = [chat(space_id, f"m{i}") for i in range(5)]
     records = [record(CHAT_TOPIC, m.to_bytes(), i) for i, m in enumerate(messages)]
-    worker = consumer(context, log)
+    worker = consumer(log)
     await worker.process(records)
     await worker.process(records)  # a replay after a crash before the offset commit
     assert await _count(context, ChatRow) == 5
@@ -125,7 +141,7 @@ async def test_a_batch_is_stored_once_even_when_replayed(context: ApiContext) ->
 
 
 async def test_poison_records_go_to_the_dead_letter_topic_and_the_rest_flows(
-    context: ApiContext,
+    context: ApiContext, consumer: MakeConsumer
 ) -> None:
     space_id = await _space(context)
     log = MemoryEventLog()
@@ -138,7 +154,7 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_the_rest_flows(
         record(CHAT_TOPIC, orphan.to_bytes(), 3),
         record(CHAT_TOPIC, b"\xff\xfe", 4),
     ]
-    worker = consumer(context, log)
+    worker = consumer(log)
     await worker.process(records)
     assert await _count(context, ChatRow) == 1
     dead = [json.loads(r.value) for r in log.records(CHAT_DLQ_TOPIC)]
@@ -148,7 +164,9 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_the_rest_flows(
     assert worker.metrics.dead_letters.labels(CHAT_TOPIC)._value.get() == 4
 
 
-async def test_domain_events_are_stored_idempotently(context: ApiContext) -> None:
+async def test_domain_events_are_stored_idempotently(
+    context: ApiContext, consumer: MakeConsumer
+) -> None:
     space_id = await _space(context)
     log = MemoryEventLog()
     event = {
@@ -162,7 +180,7 @@ async def test_domain_events_are_stored_idempotently(context: ApiContext) -> Non
         "durationMs": 1200,
     }
     records = [record(EVENTS_TOPIC, json.dumps(event).encode(), 0)]
-    worker = consumer(context, log)
+    worker = consumer(log)
     await worker.process(records)
     await worker.process(records)
     async with context.sessions() as session:
@@ -172,28 +190,30 @@ async def test_domain_events_are_stored_idempotently(context: ApiContext) -> Non
     assert json.loads(rows[0].data)["durationMs"] == 1200
 
 
-async def test_the_loop_commits_after_storing_and_a_restart_resumes(context: ApiContext) -> None:
+async def test_the_loop_commits_after_storing_and_a_restart_resumes(
+    context: ApiContext, consumer: MakeConsumer
+) -> None:
     space_id = await _space(context)
     log = MemoryEventLog()
     for i in range(3):
         await append_chat(log, space_id, f"a{i}")
-    async with running(consumer(context, log)):
+    async with running(consumer(log)):
         await until_stored(context, 3)
     for i in range(2):
         await append_chat(log, space_id, f"b{i}")
-    async with running(consumer(context, log)):
+    async with running(consumer(log)):
         await until_stored(context, 5)
     assert await _count(context, ChatRow) == 5
 
 
 async def test_a_consumer_that_keeps_up_lets_the_next_batch_gather_for_the_batch_wait(
-    context: ApiContext,
+    context: ApiContext, consumer: MakeConsumer
 ) -> None:
     """The in-memory log hands over its first record at once: without the wait, every
     record or two would be a transaction of its own."""
     space_id = await _space(context)
     log = MemoryEventLog()
-    worker = consumer(context, log, batch_wait_s=0.5)
+    worker = consumer(log, batch_wait_s=0.5)
     await append_chat(log, space_id, "first")
     async with running(worker):
         await until_stored(context, 1)
@@ -226,7 +246,9 @@ class _FlakyCommits:
         await self._reader.close()
 
 
-async def test_a_failed_offset_commit_is_not_fatal(context: ApiContext) -> None:
+async def test_a_failed_offset_commit_is_not_fatal(
+    context: ApiContext, consumer: MakeConsumer
+) -> None:
     """The batch is stored, so the loop carries on: a later commit covers it, and a replay
     before that would insert nothing."""
     space_id = await _space(context)
@@ -241,7 +263,7 @@ async def test_a_failed_offset_commit_is_not_fatal(context: ApiContext) -> None:
     log.reader = flaky_reader  # type: ignore[method-assign,assignment]
     registry = CollectorRegistry()
     await append_chat(log, space_id, "before the outage")
-    async with running(consumer(context, log, registry=registry)) as task:
+    async with running(consumer(log, registry=registry)) as task:
         await until_stored(context, 1)
         await append_chat(log, space_id, "after the outage")
         await until_stored(context, 2)
