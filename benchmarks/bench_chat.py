@@ -12,7 +12,9 @@ A separate load process joins N clients (capability `chat`) to one space, standi
 they spawned (about one per 100 tiles), and runs three measurements on the same connections:
 
 - throughput: each client keeps `--inflight` messages unacknowledged (the next one goes out
-  when an ack or error comes back) for a warm-up and a measured window; then the bench
+  when an ack or error comes back; by default 16, the gateway's window per connection, so
+  that the load is bound by what the platform carries, not by the ack round trip)
+  for a warm-up and a measured window; then the bench
   waits until the database count stops growing and checks that every acknowledged id is
   there, once (zero loss). Rows persisted per second in the window is the headline. Once
   with one message in ten of scope `space` (to everyone, the rest `nearby`: the few within
@@ -62,6 +64,8 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from metaverse.gateway.chat import MAX_IN_FLIGHT
 
 if TYPE_CHECKING:  # mypy names modules from the repository's root
     from benchmarks import harness
@@ -1105,7 +1109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", help=f"comma-separated, of {','.join(MODES)}")
     parser.add_argument("--phases", default=",".join(PHASES), help="which measurements")
     parser.add_argument("--clients", type=int, help="clients in the space (default 100)")
-    parser.add_argument("--inflight", type=int, default=8, help="per client, throughput")
+    parser.add_argument(
+        "--inflight", type=int, default=MAX_IN_FLIGHT, help="per client, throughput"
+    )
     parser.add_argument("--rate", type=int, default=1000, help="msgs/s for latency")
     parser.add_argument("--warmup", type=float, help="seconds before each window")
     parser.add_argument("--measure", type=float, help="seconds measured")
