@@ -77,7 +77,7 @@ def build_consumer(context: ApiContext) -> Consumer:
     settings = context.settings
     return Consumer(
         context.event_log,
-        writer_for(context.engine, context.sessions),
+        writer_for(context.engine),
         context.registry,
         group=settings.consumer_group,
         batch_size=settings.consumer_batch_size,

@@ -1,7 +1,7 @@
 """Turning log records into rows. A topic's sink parses a batch (what can't be parsed is
 returned with the reason, for the dead-letter topic) and inserts the rows with
-`ON CONFLICT DO NOTHING` on their id, so a replayed record inserts nothing: all at once,
-or, when that breaks a constraint, one by one to find the rows the database refuses."""
+`ON CONFLICT DO NOTHING` on their id, so a replayed record inserts nothing. How a batch's
+rows reach the database (one transaction, and the rows it refuses) is `writers`'s."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Table, TextClause, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from metaverse.backends.eventlog import Record
 from metaverse.chat.messages import CHAT_TOPIC, ChatMessage
@@ -59,17 +57,11 @@ class BulkInsert:
         )
         self._values_row = "(" + ", ".join("?" for _ in columns) + ")"
 
-    async def execute(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-        if session.get_bind().dialect.name == "postgresql":
+    def execute(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        if connection.dialect.name == "postgresql":
             arrays = {name: [row[name] for row in rows] for name in self.columns}
-            await session.execute(self._unnest, arrays)
+            connection.execute(self._unnest, arrays)
             return
-        connection = await session.connection()
-        for sql, values in self.sqlite_statements(rows):
-            await connection.exec_driver_sql(sql, values)
-
-    def execute_sync(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        """The same on a synchronous SQLite connection (`ThreadWriter`)."""
         for sql, values in self.sqlite_statements(rows):
             connection.exec_driver_sql(sql, values)
 
@@ -155,30 +147,6 @@ class Sink:
             except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
                 parsed.rejected.append((record, f"unparseable: {exc}"))
         return parsed
-
-
-async def insert(session: AsyncSession, parsed: Parsed) -> None:
-    """Every row at once; raises IntegrityError if one of them breaks a constraint."""
-    if parsed.rows:
-        await parsed.sink.bulk.execute(session, parsed.rows)
-
-
-async def insert_one_by_one(session: AsyncSession, parsed: Parsed) -> Rejected:
-    """Each row in a savepoint of its own: those that break a constraint (their space
-    was deleted, say) are returned with the reason, the others are inserted."""
-    rejected: Rejected = []
-    for row, record in zip(parsed.rows, parsed.kept, strict=True):
-        try:
-            async with session.begin_nested():
-                await parsed.sink.bulk.execute(session, [row])
-        except IntegrityError as exc:
-            rejected.append(refused(record, exc))
-    return rejected
-
-
-def refused(record: Record, error: IntegrityError) -> tuple[Record, str]:
-    """A record the database refused, with the reason for the dead-letter topic."""
-    return record, f"rejected by the database: {type(error.orig).__name__}"
 
 
 SINKS: Final = {

@@ -39,7 +39,7 @@ async def _store(api: Api) -> None:
     assert isinstance(log, MemoryEventLog)
     consumer = Consumer(
         log,
-        writer_for(api.context.engine, api.context.sessions),
+        writer_for(api.context.engine),
         CollectorRegistry(),
         group="t",
         batch_size=1000,

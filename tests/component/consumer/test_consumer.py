@@ -78,7 +78,7 @@ async def consumer(context: ApiContext) -> AsyncIterator[MakeConsumer]:
     ) -> Consumer:
         worker = Consumer(
             log,
-            writer_for(context.engine, context.sessions),
+            writer_for(context.engine),
             registry or CollectorRegistry(),
             group="g",
             batch_size=100,

@@ -9,17 +9,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from metaverse.consumer.writers import SessionWriter, ThreadWriter, writer_for
-from metaverse.db.engine import make_engine, make_sessionmaker, make_sync_engine
+from metaverse.consumer.writers import EngineWriter, ThreadWriter, writer_for
+from metaverse.db.engine import make_engine, make_sync_engine
 
 
 async def test_an_sqlite_file_gets_a_thread_writer_and_anything_else_the_sessions(
     database_url: str,
 ) -> None:
     engine = make_engine(database_url)
-    writer = writer_for(engine, make_sessionmaker(engine))
+    writer = writer_for(engine)
     try:
-        expected = ThreadWriter if database_url.startswith("sqlite") else SessionWriter
+        expected = ThreadWriter if database_url.startswith("sqlite") else EngineWriter
         assert type(writer) is expected
     finally:
         await writer.close()
@@ -27,10 +27,10 @@ async def test_an_sqlite_file_gets_a_thread_writer_and_anything_else_the_session
         await engine.dispose()
 
 
-async def test_an_in_memory_sqlite_database_keeps_the_sessions() -> None:
+async def test_an_in_memory_sqlite_database_keeps_the_async_engine() -> None:
     """Another engine would open another, empty, database."""
     engine = make_engine("sqlite+aiosqlite://")
-    assert type(writer_for(engine, make_sessionmaker(engine))) is SessionWriter
+    assert type(writer_for(engine)) is EngineWriter
     await engine.dispose()
 
 
