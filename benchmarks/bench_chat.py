@@ -86,7 +86,9 @@ ACK_WAIT_S = 15.0  # after the last send, for the acks still due
 GRACE_S = 2.0  # after the latency window, for late deliveries
 LATE_SEND_MS = 5.0  # a scheduled send this late means the load process fell behind
 DRAIN_POLL_S = 0.25
-WINDOW_POLL_S = 0.25
+# Counting costs the database CPU taken from the platform on the same two cores: every
+# quarter second, counting the whole table took PostgreSQL ~30 ms at 300,000 rows.
+WINDOW_POLL_S = 0.5
 DRAIN_QUIET_S = 5.0  # no new rows for this long: the consumer is done (or stuck)
 DRAIN_TIMEOUT_S = 90.0
 LOCK_TIMEOUT_S = 300.0
@@ -443,6 +445,24 @@ class Database:
         )
         return int(self.runner.run(self._scalar(query)))
 
+    def newest_id(self) -> str:
+        """The largest message id stored (the primary key's last entry: no scan)."""
+        from sqlalchemy import func, select
+
+        from metaverse.db.models import ChatMessage
+
+        return str(self.runner.run(self._scalar(select(func.max(ChatMessage.id)))) or "")
+
+    def count_after(self, floor_id: str) -> int:
+        """Rows whose id sorts after `floor_id`: a range of the primary key, so a count
+        during a phase reads that phase's rows, not the whole table of earlier phases."""
+        from sqlalchemy import func, select
+
+        from metaverse.db.models import ChatMessage
+
+        query = select(func.count()).select_from(ChatMessage).where(ChatMessage.id > floor_id)
+        return int(self.runner.run(self._scalar(query)))
+
     def ids(self, space_id: str) -> tuple[set[str], int]:
         """The ids of the space's messages, and how many rows there are."""
         from sqlalchemy import select
@@ -719,9 +739,9 @@ def rate(counts: list[tuple[float, int]]) -> float:
 class Probe:
     """Rows in the database, CPU of everything and the platform's counters at one instant."""
 
-    def __init__(self, deployment: Deployment, database: Database, space_id: str) -> None:
+    def __init__(self, deployment: Deployment, database: Database, floor_id: str) -> None:
         self.at = harness.now()
-        self.count = database.count(space_id)
+        self.count = database.count_after(floor_id)
         self.cpu = {p.name: harness.cpu_seconds(p.pid) for p in deployment.processes}
         self.threads = {p.name: threads_cpu(p.pid) for p in deployment.processes}
         self.services = services_cpu()
@@ -841,17 +861,20 @@ def measure(
     """One phase: the load runs it while this process probes the window, then the drain
     and the zero-loss check."""
     before = database.count(space_id)
+    # Ids are time-ordered: the phase's rows sort after every row stored before it (a
+    # message accepted earlier but stored later is a constant offset by the window).
+    floor_id = database.newest_id()
     load.pipe.send(command)
     time.sleep(command["warmup_s"])
-    first = Probe(deployment, database, space_id)
+    first = Probe(deployment, database, floor_id)
     # The count grows a consumer batch at a time (up to 5,000 rows): the rate is the slope
-    # through counts taken every quarter of a second, not the difference of two of them.
+    # through counts taken every half second, not the difference of two of them.
     counts = [(first.at, first.count)]
     while (left := command["measure_s"] - (harness.now() - first.at)) > WINDOW_POLL_S:
         time.sleep(WINDOW_POLL_S)
-        counts.append((harness.now(), database.count(space_id)))
+        counts.append((harness.now(), database.count_after(floor_id)))
     time.sleep(max(0.0, left))
-    last = Probe(deployment, database, space_id)
+    last = Probe(deployment, database, floor_id)
     counts.append((last.at, last.count))
     # The load is done a little after the window (acks still due, late deliveries): the
     # count is polled meanwhile, to see when the last row landed.
@@ -974,6 +997,19 @@ def run_mode(
                 "nearby_recipients": round(joined["nearby_recipients"], 2),
             }
         )
+        if mode != "single" and args.broker_warmup > 0 and not args.broker_warm:
+            # Kafka's JVM compiles its hot paths in the first minutes under load: a fresh
+            # broker (a fresh machine's `make bench`, or one the tests restarted) took 25-29%
+            # of a core for what a warm one does at 7-9%. Measured: a warm broker, as one
+            # in service would be. Once per run: the later modes share the broker.
+            print(f"{mode}: warming Kafka up ...", file=sys.stderr, flush=True)
+            warming = {"phase": "throughput", "space_every": SPACE_EVERY}
+            warming.update(warmup_s=args.broker_warmup, measure_s=1.0, inflight=args.inflight)
+            warmed = measure(deployment, load, database, space_id, warming | {"rate_per_s": 0})
+            row["broker_warmup"] = {
+                k: warmed[k] for k in ("persisted_per_s", "lost", "services_cpu_pct_by_name")
+            }
+            args.broker_warm = True
         windows = {"warmup_s": args.warmup, "measure_s": args.measure}
         for key, command in (
             ("throughput", {"phase": "throughput", "space_every": SPACE_EVERY}),
@@ -1067,6 +1103,11 @@ def notes(rows: list[dict[str, Any]]) -> list[str]:
             lines.append(f"{mode}: {name} exited by itself during the run (code {code})")
         if "skipped" in row:
             lines.append(f"{mode}: skipped: {row['skipped']}")
+        if warmup := row.get("broker_warmup"):
+            lines.append(
+                f"{mode}: Kafka warmed up first ({warmup['persisted_per_s']:.0f} persisted/s"
+                f" at the end of it, {warmup['lost']} lost)"
+            )
         for phase in PHASES:
             values = row.get(phase)
             if values is None:
@@ -1115,6 +1156,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=1000, help="msgs/s for latency")
     parser.add_argument("--warmup", type=float, help="seconds before each window")
     parser.add_argument("--measure", type=float, help="seconds measured")
+    parser.add_argument(
+        "--broker-warmup",
+        type=float,
+        help="seconds of load before the first service mode's measurements (default 60)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--set",
@@ -1136,6 +1182,9 @@ def main(argv: list[str] | None = None) -> int:
     args.clients = args.clients or (20 if args.quick else 100)
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
     args.measure = args.measure if args.measure is not None else (3.0 if args.quick else 10.0)
+    if args.broker_warmup is None:
+        args.broker_warmup = 0.0 if args.quick else 60.0
+    args.broker_warm = False
 
     busy_before = harness.machine_busy_pct()
     if busy_before > 25:
@@ -1181,6 +1230,7 @@ def main(argv: list[str] | None = None) -> int:
             "latency_rate_per_s": args.rate,
             "warmup_s": args.warmup,
             "measure_s": args.measure,
+            "broker_warmup_s": args.broker_warmup,
             "quick": args.quick,
             "platform_settings": args.set,
         },
