@@ -351,15 +351,23 @@ class TextConnection(ClientConnection):
     """
 
     on_text: Callable[[bytes, float], None] | None = None
+    # Frames `send_after_read` queued while a read is handled: one write after it.
+    _after_read: list[bytes] | None = None
 
     def data_received(self, data: bytes) -> None:
-        if self.on_text is not None:
-            taken = self._take_text_frames(data)
-            if taken == len(data):
-                return
-            if taken:
-                data = data[taken:]
-        super().data_received(data)
+        self._after_read = []
+        try:
+            if self.on_text is not None:
+                taken = self._take_text_frames(data)
+                if taken == len(data):
+                    return
+                if taken:
+                    data = data[taken:]
+            super().data_received(data)
+        finally:
+            queued, self._after_read = self._after_read, None
+            if queued and self.protocol.state is State.OPEN:
+                self.transport.write(b"".join(queued))
 
     def _take_text_frames(self, data: bytes) -> int:
         if not at_frame_start(self.protocol):
@@ -397,8 +405,30 @@ class TextConnection(ClientConnection):
     def send_now(self, text: str) -> bool:
         """Write `text` as one masked text frame now; False (nothing written) when the
         connection is not open or its socket is backed up: then `await send(text)`."""
-        if self.protocol.state is not State.OPEN or self.paused or self.transport.is_closing():
+        if not self._writable():
             return False
+        self.transport.write(self._masked_frame(text))
+        return True
+
+    def send_after_read(self, text: str) -> bool:
+        """From `on_text`: `text` goes out as `send_now` would, in one write with the other
+        frames queued while the same read is handled. False as `send_now`."""
+        if self._after_read is None:
+            return self.send_now(text)
+        if not self._writable():
+            return False
+        self._after_read.append(self._masked_frame(text))
+        return True
+
+    def _writable(self) -> bool:
+        return (
+            self.protocol.state is State.OPEN
+            and not self.paused
+            and not self.transport.is_closing()
+        )
+
+    @staticmethod
+    def _masked_frame(text: str) -> bytes:
         payload = text.encode()
         length = len(payload)
         if length < 126:
@@ -408,5 +438,4 @@ class TextConnection(ClientConnection):
         else:
             header = bytes((FIN_TEXT, 0x80 | 127)) + length.to_bytes(8)
         mask = os.urandom(4)
-        self.transport.write(header + mask + apply_mask(payload, mask))
-        return True
+        return header + mask + apply_mask(payload, mask)
