@@ -1022,9 +1022,15 @@ def run_mode(
             # of a core for what a warm one does at 7-9%. Measured: a warm broker, as one
             # in service would be. Once per run: the later modes share the broker.
             print(f"{mode}: warming Kafka up ...", file=sys.stderr, flush=True)
-            warming = {"phase": "throughput", "space_every": SPACE_EVERY}
-            warming.update(warmup_s=args.broker_warmup, measure_s=1.0, inflight=args.inflight)
-            warmed = measure(deployment, load, database, space_id, warming | {"rate_per_s": 0})
+            warming = {
+                "phase": "throughput",
+                "space_every": SPACE_EVERY,
+                "warmup_s": args.broker_warmup,
+                "measure_s": 1.0,
+                "inflight": args.inflight,
+                "rate_per_s": args.rate,
+            }
+            warmed = measure(deployment, load, database, space_id, warming)
             row["broker_warmup"] = {
                 k: warmed[k] for k in ("persisted_per_s", "lost", "services_cpu_pct_by_name")
             }

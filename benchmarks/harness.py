@@ -83,7 +83,6 @@ class CollectorPauses:
     def __init__(self) -> None:
         self.started = 0.0
         self.count = 0
-        self.total_ms = 0.0
         self.max_ms = 0.0
 
     def __call__(self, phase: str, _info: dict[str, Any]) -> None:
@@ -92,7 +91,6 @@ class CollectorPauses:
             return
         pause_ms = (time.perf_counter() - self.started) * 1000
         self.count += 1
-        self.total_ms += pause_ms
         self.max_ms = max(self.max_ms, pause_ms)
 
     def summary(self) -> dict[str, float]:
@@ -100,7 +98,7 @@ class CollectorPauses:
 
     def restart(self) -> None:
         """Count from now on (a new measurement)."""
-        self.count, self.total_ms, self.max_ms = 0, 0.0, 0.0
+        self.count, self.max_ms = 0, 0.0
 
 
 @contextmanager

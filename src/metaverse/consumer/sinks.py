@@ -5,7 +5,7 @@ rows reach the database (one transaction, and the rows it refuses) is `writers`'
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -62,12 +62,6 @@ class BulkInsert:
             arrays = {name: [row[name] for row in rows] for name in self.columns}
             connection.execute(self._unnest, arrays)
             return
-        for sql, values in self.sqlite_statements(rows):
-            connection.exec_driver_sql(sql, values)
-
-    def sqlite_statements(
-        self, rows: list[dict[str, Any]]
-    ) -> Iterator[tuple[str, tuple[Any, ...]]]:
         columns = self.columns
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start : start + ROWS_PER_STATEMENT]
@@ -76,7 +70,8 @@ class BulkInsert:
                 + ", ".join([self._values_row] * len(chunk))
                 + " ON CONFLICT (id) DO NOTHING"
             )
-            yield sql, tuple(row[name] for row in chunk for name in columns)
+            values = tuple(row[name] for row in chunk for name in columns)
+            connection.exec_driver_sql(sql, values)
 
 
 def chat_row(record: Record) -> dict[str, Any]:

@@ -106,5 +106,5 @@ def writer_for(engine: AsyncEngine) -> BatchWriter:
     in-memory SQLite database exists only on the async engine's own connection)."""
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return ThreadWriter(make_sync_engine(url.render_as_string(hide_password=False)))
+        return ThreadWriter(make_sync_engine(url))
     return EngineWriter(engine)
