@@ -31,7 +31,10 @@ def run_isolated(coroutine: Coroutine[Any, Any, None]) -> None:
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """This test process's name: its xdist worker, after `METAVERSE_TEST_RUN` when set, so
+    that several test runs on one machine (say, one per checkout) keep their databases apart."""
+    run = os.environ.get("METAVERSE_TEST_RUN", "")
+    return f"{run}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}".lstrip("_")
 
 
 @pytest.fixture(scope="session")
