@@ -1,7 +1,7 @@
 """A space as a pure state machine: commands in, events out.
 
 `Space` is the facade of the core. Each command (`join`, `leave`, `move`,
-`set_status`, `set_viewport`) takes plain values and returns the events it
+`set_status`, `set_viewport`, `set_map`) takes plain values and returns the events it
 caused, in the order they must be sent; queries (`can_signal`, `position`,
 `call_of`, …) change nothing. No method awaits, reads a clock or touches I/O.
 Unknown users raise `KeyError`; malformed arguments raise `ValueError`.
@@ -290,6 +290,29 @@ class Space:
             cell = self._positions.position(other)
             events.append(InterestEnter((user,), other, cell.x, cell.y))
         return events
+
+    def set_map(self, space_map: SpaceMap) -> list[Event]:
+        """Take a changed layout (elements or areas placed or removed while the space is
+        hosted): moves and spawns are checked against it from now on, and everyone's call
+        rules are derived again from its areas. Returns the call events that follow.
+
+        The size can't change. People standing where an element now blocks stay put and may
+        step off; nobody is moved by the server.
+        """
+        if (space_map.width, space_map.height) != (self._grid.width, self._grid.height):
+            raise ValueError("a hosted space keeps its size")
+        grid = CollisionGrid(space_map.width, space_map.height, space_map.elements)
+        if not grid.has_free_cell():
+            raise ValueError("the map has no free cell to stand on")
+        self._grid = grid
+        self._areas = AreaIndex(space_map.areas, space_map.width, space_map.height)
+        self._spawn = SpawnPicker(grid, self._areas.spawn_rects())
+        touched: set[UserId] = set()
+        for user in self._users:
+            touched.update(self._refresh_profile(user))
+        if not touched:
+            return []
+        return self._calls.settle(self._proximity, sorted(touched))
 
     # Helpers.
 

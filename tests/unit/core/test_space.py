@@ -331,3 +331,46 @@ def test_users_near_a_cell() -> None:
     assert sorted(space.users_near(5, 5, 5)) == ["a", "b"]
     assert space.users_near(5, 5, 4.9) == ["a"]
     assert space.users_near(0, 19, 1) == []
+
+
+def test_a_new_map_blocks_moves_and_gathers_calls_by_its_areas() -> None:
+    space = _space()
+    space.join(ann, at=Position(3, 3))
+    space.join(bob, at=Position(4, 3))
+    assert space.call_of(ann) == space.call_of(bob) is not None
+    # A wall south of ann and a silent area over bob: bob leaves the call at once.
+    walled = SpaceMap(
+        30,
+        20,
+        elements=(Element(3, 4, 1, 1, static=True),),
+        areas=(Area("quiet", 4, 3, 2, 2, "silent"),),
+    )
+    events = space.set_map(walled)
+    assert "CallLeft" in _types(events)
+    assert space.call_of(ann) is None and space.call_of(bob) is None
+    assert space.move(ann, 3, 4) == [MovementRejected((ann,), 3, 3)]
+    # The same layout again changes nothing; the old one brings the call back.
+    assert space.set_map(walled) == []
+    assert "CallJoined" in _types(space.set_map(OPEN))
+    assert space.call_of(ann) == space.call_of(bob) is not None
+
+
+def test_a_new_map_keeps_people_where_they_stand_and_spawns_on_free_cells() -> None:
+    space = _space()
+    space.join(ann, at=Position(1, 1))
+    covered = SpaceMap(30, 20, elements=(Element(0, 0, 2, 2, static=True),))
+    assert space.set_map(covered) == []
+    assert space.position(ann) == Position(1, 1)
+    assert space.move(ann, 1, 0) == [MovementRejected((ann,), 1, 1)]
+    space.move(ann, 1, 2)  # stepping off is allowed
+    assert space.position(ann) == Position(1, 2)
+    space.join(bob, at=Position(0, 0))  # blocked now: spawned elsewhere
+    assert space.position(bob) != Position(0, 0)
+
+
+def test_a_new_map_of_another_size_or_without_a_free_cell_is_refused() -> None:
+    space = _space(SpaceMap(2, 2))
+    with pytest.raises(ValueError, match="keeps its size"):
+        space.set_map(SpaceMap(3, 2))
+    with pytest.raises(ValueError, match="no free cell"):
+        space.set_map(SpaceMap(2, 2, elements=(Element(0, 0, 2, 2, static=True),)))
