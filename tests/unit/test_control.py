@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from metaverse.protocol.codec import loads
 from metaverse.protocol.control import (
     AccessChanged,
     ControlMessage,
@@ -14,7 +15,6 @@ from metaverse.protocol.control import (
     decode_control,
     encode_control,
 )
-from metaverse.protocol.codec import loads
 
 MESSAGES: list[ControlMessage] = [
     SpaceDeleted(space_id="s1"),
