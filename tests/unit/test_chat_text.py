@@ -1,4 +1,5 @@
-"""Chat text as stored: trimmed, without control characters or halves of UTF-16 pairs."""
+"""Chat text as stored: trimmed, one kind of line break, no control characters other
+than tab and newline, no halves of UTF-16 pairs."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from tests.messages import chat
     [
         ("  hello  ", "hello"),
         ("two\nlines", "two\nlines"),
-        ("bell\u0007 and\u2028 separator", "bell and separator"),
-        ("half\ud800 a pair", "half a pair"),
+        ("a\ttab", "a\ttab"),
+        ("crlf\r\nand\rcr", "crlf\nand\ncr"),
+        ("line\u2028and\u2029paragraph", "line\nand\nparagraph"),
         ("<b>ünï €</b> 🙂", "<b>ünï €</b> 🙂"),
     ],
 )
@@ -25,8 +27,18 @@ def test_text_is_cleaned(text: str, cleaned: str) -> None:
     assert clean_text(text) == cleaned
 
 
-@pytest.mark.parametrize(("text", "code"), [(" \u0000\udfff ", "empty"), ("x" * 2001, "too_long")])
-def test_text_that_is_left_empty_or_too_long_is_refused(text: str, code: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("  ", "empty"),
+        ("x" * 2001, "too_long"),
+        ("nul\u0000", "invalid_characters"),
+        ("bell\u0007", "invalid_characters"),
+        ("c1\u0085", "invalid_characters"),
+        ("half\ud800 a pair", "invalid_characters"),
+    ],
+)
+def test_text_that_is_empty_too_long_or_holds_controls_is_refused(text: str, code: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         clean_text(text)
     assert refused.value.code == code and MAX_TEXT_CHARS == 2000

@@ -1,8 +1,9 @@
 """A chat message as it travels: validated text, a time-ordered id, and its conversation.
 
 The same JSON bytes go to the event log (for storage) and, with routing hints, to
-pub/sub (for live delivery). The server never builds HTML: text is stored verbatim once
-control characters are removed, and clients render it as text.
+pub/sub (for live delivery). The server never builds HTML: text is stored as sent (line
+breaks made newlines, trimmed), and clients render it as text. Text with control
+characters other than tab and newline is refused, by the rule every string follows.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Final, Literal
 
 from metaverse.errors import InvalidInput
 from metaverse.protocol.codec import dumps, loads
+from metaverse.text import check_text
 
 Scope = Literal["nearby", "area", "space", "direct", "room"]
 SCOPES: Final[tuple[Scope, ...]] = ("nearby", "area", "space", "direct", "room")
@@ -22,16 +24,19 @@ CHAT_TOPIC: Final = "chat.messages"
 CHAT_DLQ_TOPIC: Final = "chat.messages.dlq"
 
 
-# C0 and C1 controls, DEL, and the Unicode line/paragraph separators; newline stays.
-# Control characters other than newline, line and paragraph separators, and halves of
-# UTF-16 pairs (which JSON can spell but no UTF-8 text can hold).
-_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Line and paragraph separators become newlines, as does a carriage return (alone or
+# before a newline): stored text has one kind of line break.
+_LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029]")
 
 
 def clean_text(text: str) -> str:
-    """Trim, drop control characters other than newline (and lone surrogates), check
-    1-2000 characters."""
-    cleaned = _CONTROLS.sub("", text).strip()
+    """Check the characters (`metaverse.text`, multiline: tab and newline allowed), make
+    every line break a newline, trim, check 1-2000 characters."""
+    try:
+        check_text(text, multiline=True)
+    except ValueError as exc:
+        raise InvalidInput(f"a message {exc}", code="invalid_characters") from exc
+    cleaned = _LINE_BREAKS.sub("\n", text).strip()
     if not cleaned:
         raise InvalidInput("a message needs some text", code="empty")
     if len(cleaned) > MAX_TEXT_CHARS:

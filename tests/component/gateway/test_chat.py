@@ -50,7 +50,7 @@ async def test_space_chat_reaches_everyone_with_chat_and_acks_the_sender(world: 
     for client in (a, b, c):
         await client.expect("user-joined")
 
-    ack = await say(a, "space", "  hello <b>all</b>\u0007 \n ")
+    ack = await say(a, "space", "  hello <b>all</b> \r\n ")
     assert ack["type"] == "chat-ack" and ack["clientId"] == "c1" and ack["id"] and ack["ts"]
     for client in (b, c):
         chat = await client.expect("chat")
@@ -192,7 +192,8 @@ async def test_bad_chat_input_stores_and_delivers_nothing(world: World) -> None:
     await a.send("chat", {"scope": "space", "text": "no id"})
     error = await a.expect("chat-error")
     assert error["code"] == "missing_client_id" and error["clientId"] is None
-    assert (await say(a, "space", " \u0000\u0007 "))["code"] == "empty"
+    assert (await say(a, "space", " \n\t "))["code"] == "empty"
+    assert (await say(a, "space", "a\u0000\u0007"))["code"] == "invalid_characters"
     assert (await say(a, "space", "x" * 2001))["code"] == "too_long"
     assert (await say(a, "space", "x" * 2000))["type"] == "chat-ack"
     await b.expect("chat")
