@@ -162,7 +162,8 @@ async def add_element(
     return placed.id
 
 
-async def delete_element(session: AsyncSession, principal: Principal, placed_id: str) -> None:
+async def delete_element(session: AsyncSession, principal: Principal, placed_id: str) -> str:
+    """Remove a placed element; returns the id of the space it was in."""
     placed = await session.get(SpaceElement, placed_id)
     if placed is None:
         raise UnknownId("no placed element has that id")
@@ -170,3 +171,4 @@ async def delete_element(session: AsyncSession, principal: Principal, placed_id:
     await check_manage(session, space, principal)
     await session.delete(placed)
     await session.commit()
+    return space.id
