@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
@@ -13,12 +14,15 @@ from metaverse.accounts.ratelimit import RateLimiter
 from metaverse.accounts.service import Accounts
 from metaverse.accounts.tokens import AccessTokens
 from metaverse.backends.eventlog import EventLog, MemoryEventLog
-from metaverse.backends.pubsub import MemoryBroker, MemoryPubSub, PubSub
+from metaverse.backends.pubsub import MemoryBroker, MemoryPubSub, PubSub, PubSubUnavailable
 from metaverse.chat.pipeline import ChatPipeline
 from metaverse.clock import Clock
 from metaverse.db.engine import make_engine, make_sessionmaker
 from metaverse.health import Check
+from metaverse.protocol.control import CONTROL_CHANNEL, ControlMessage, encode_control
 from metaverse.settings import Settings, resolve_jwt_secret
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -73,6 +77,15 @@ class ApiContext:
             pubsub=pubsub,
             chat=ChatPipeline(event_log, pubsub),
         )
+
+    async def announce(self, message: ControlMessage) -> None:
+        """Tell the gateways about a change just committed (see `gateway.control`). When
+        pub/sub is down the change still stands (logged): live spaces show it once their
+        people join again."""
+        try:
+            await self.pubsub.publish(CONTROL_CHANNEL, encode_control(message))
+        except PubSubUnavailable:
+            log.warning("could not tell the gateways: %s", message, exc_info=True)
 
     async def ping_database(self) -> None:
         async with self.engine.connect() as connection:

@@ -3,7 +3,9 @@ in-process broker otherwise).
 
 Nothing is stored: a message reaches the clients subscribed when it is published, in
 publish order per channel, and no one else. What must not be lost goes through the
-event log first.
+event log first. A client that may have missed messages (its connection to the backend
+broke and came back) says so in `messages()` with a `GAP` item, so that its user can
+fetch what was lost from where it is stored.
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Final, Protocol
 
 Message = tuple[str, bytes]  # (channel, data)
+
+# The channel of the item `messages()` yields after a gap in delivery: its data is how many
+# milliseconds back (ASCII digits) messages of every channel may have been lost. No real
+# channel has this name (channel names are never empty).
+GAP: Final = ""
 
 
 class PubSubUnavailable(Exception):
@@ -41,8 +48,8 @@ class PubSub(Protocol):
         ...
 
     def messages(self) -> AsyncIterator[Message]:
-        """This client's messages, in publish order per channel; ends at `close()`.
-        One consumer per client."""
+        """This client's messages, in publish order per channel, and a `GAP` item where
+        some may be missing; ends at `close()`. One consumer per client."""
         ...
 
     async def ping(self) -> None:

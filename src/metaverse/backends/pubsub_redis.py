@@ -11,7 +11,8 @@ per channel is kept.
 
 Redis keeps nothing for a disconnected subscriber: what is published while this client
 is reconnecting (a Redis restart, or Redis cutting off a subscriber that fell behind its
-`client-output-buffer-limit pubsub`) is lost. `messages()` carries on after recovery.
+`client-output-buffer-limit pubsub`) is lost. `messages()` carries on after recovery, with
+a `GAP` item first that reaches back to the last moment the connection was known to work.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from metaverse.backends.pubsub import Inbox, Message, PubSubUnavailable, check_message
+from metaverse.backends.pubsub import GAP, Inbox, Message, PubSubUnavailable, check_message
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class RedisPubSub:
         self.reconnects = 0
         self._outgoing: deque[_Outgoing] = deque()
         self._publishing: asyncio.Task[None] | None = None
+        # When (loop time) the subscriber last heard from Redis; None before it first did.
+        self._heard_s: float | None = None
 
     async def publish(self, channel: str, data: bytes) -> None:
         await self.publish_soon(channel, data)
@@ -142,7 +145,7 @@ class RedisPubSub:
 
     async def messages(self) -> AsyncIterator[Message]:
         while (message := await self.inbox.get()) is not None:
-            if message[0] in self._channels:
+            if message[0] in self._channels or message[0] == GAP:
                 yield message
 
     async def ping(self) -> None:
@@ -193,6 +196,9 @@ class RedisPubSub:
             try:
                 await self._connect()
                 failures = 0
+                if self._heard_s is not None:  # connected before: some may be lost
+                    lost_ms = (asyncio.get_running_loop().time() - self._heard_s) * 1000
+                    await self.inbox.put((GAP, str(round(lost_ms)).encode()))
                 await self._receive()
             except _LOST as error:
                 level = logging.WARNING if failures == 0 else logging.DEBUG
@@ -225,7 +231,7 @@ class RedisPubSub:
         connection = self._connection
         assert connection is not None
         loop = asyncio.get_running_loop()
-        heard_s = pinged_s = loop.time()
+        heard_s = pinged_s = self._heard_s = loop.time()
         while True:
             if connection.connection is None or not connection.connection.is_connected:
                 raise RedisConnectionError("the subscriber connection was closed")
@@ -238,7 +244,7 @@ class RedisPubSub:
                     pinged_s = now_s
                     await connection.ping()
                 continue
-            heard_s = now_s
+            heard_s = self._heard_s = now_s
             kind, channel = reply["type"], reply["channel"]
             if kind == "message":
                 name = channel.decode()

@@ -21,6 +21,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
+from metaverse.accounts.tokens import Principal
 from metaverse.core.ids import SpaceId, UserId
 from metaverse.gateway.wire import BATCH, batch_frame
 
@@ -157,6 +158,8 @@ class Connection:
         self.user_id: UserId | None = None
         self.space_id: SpaceId | None = None
         self.capabilities: frozenset[str] = frozenset()
+        # Who joined on this connection (their access is checked again when it changes).
+        self.principal: Principal | None = None
         # Only clients that sent `capabilities` see the accepted list echoed back:
         # old clients get `space-joined` exactly as they know it.
         self.announce_capabilities = False

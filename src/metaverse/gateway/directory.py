@@ -24,6 +24,7 @@ from metaverse.db.models import (
     User,
 )
 from metaverse.spaces.access import may_enter
+from metaverse.spaces.layout import space_layout
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,26 +57,59 @@ class Directory:
 
     async def space_map(self, space_id: str) -> SpaceMap | None:
         async with self._sessions() as session:
+            return await self._space_map(session, space_id)
+
+    @staticmethod
+    async def _space_map(session: AsyncSession, space_id: str) -> SpaceMap | None:
+        space = await session.get(Space, space_id)
+        if space is None:
+            return None
+        placed = await session.execute(
+            select(SpaceElement.x, SpaceElement.y, Element.width, Element.height, Element.static)
+            .join(Element, Element.id == SpaceElement.element_id)
+            .where(SpaceElement.space_id == space_id)
+        )
+        areas = await session.scalars(select(SpaceArea).where(SpaceArea.space_id == space_id))
+        return SpaceMap(
+            width=space.width,
+            height=space.height,
+            elements=tuple(PlacedElement(x, y, w, h, static) for x, y, w, h, static in placed),
+            areas=tuple(
+                Area(a.name, a.x, a.y, a.width, a.height, a.kind)  # type: ignore[arg-type]
+                for a in areas
+            ),
+        )
+
+    async def may_stay(self, space_id: str, principals: list[Principal]) -> set[str] | None:
+        """Which of `principals` may still be in the space (by user id); None: it is gone.
+        One query however many are asked about."""
+        async with self._sessions() as session:
             space = await session.get(Space, space_id)
             if space is None:
                 return None
-            placed = await session.execute(
-                select(
-                    SpaceElement.x, SpaceElement.y, Element.width, Element.height, Element.static
+            if space.visibility == "public":
+                return {p.user_id for p in principals}
+            asked = {p.user_id for p in principals}
+            members = set(
+                await session.scalars(
+                    select(SpaceMember.user_id).where(
+                        SpaceMember.space_id == space_id, SpaceMember.user_id.in_(asked)
+                    )
                 )
-                .join(Element, Element.id == SpaceElement.element_id)
-                .where(SpaceElement.space_id == space_id)
             )
-            areas = await session.scalars(select(SpaceArea).where(SpaceArea.space_id == space_id))
-            return SpaceMap(
-                width=space.width,
-                height=space.height,
-                elements=tuple(PlacedElement(x, y, w, h, static) for x, y, w, h, static in placed),
-                areas=tuple(
-                    Area(a.name, a.x, a.y, a.width, a.height, a.kind)  # type: ignore[arg-type]
-                    for a in areas
-                ),
-            )
+            return {
+                p.user_id
+                for p in principals
+                if p.is_admin or p.user_id == space.owner_id or p.user_id in members
+            }
+
+    async def layout(self, space_id: str) -> tuple[SpaceMap, dict[str, Any]] | None:
+        """The space's map for the core and its layout for clients, read together."""
+        async with self._sessions() as session, session.begin():
+            space_map = await self._space_map(session, space_id)
+            if space_map is None:
+                return None
+            return space_map, await space_layout(session, space_id)
 
     async def profile(self, user_id: str) -> UserProfile | None:
         async with self._sessions() as session:

@@ -14,10 +14,11 @@ from typing import Any
 from metaverse.core import events as ev
 from metaverse.core.geometry import Rect
 from metaverse.core.ids import SpaceId, UserId
+from metaverse.core.maps import SpaceMap
 from metaverse.core.space import Space
 from metaverse.gateway.connection import CLOSE_REPLACED, Connection, Sender
 from metaverse.gateway.metrics import GatewayMetrics
-from metaverse.gateway.wire import PROFILES, PROXIMITY, WIRE_TYPES, Encoder
+from metaverse.gateway.wire import LIVE, PROFILES, PROXIMITY, WIRE_TYPES, Encoder
 from metaverse.protocol.codec import encode
 
 DomainSink = Callable[[SpaceId, list[ev.DomainEvent]], None]
@@ -130,6 +131,53 @@ class SpaceHost:
         )
         self._metrics.signals.labels("refused").inc()
         return False
+
+    # Changes made outside the space (through the API; see `gateway.control`).
+
+    def set_map(self, space_map: SpaceMap, layout: dict[str, Any]) -> None:
+        """A changed layout: the core checks moves against it, `live` clients redraw."""
+        self._apply(self.space.set_map(space_map))
+        self._send_live("map-changed", layout)
+
+    def update_profile(
+        self, user_id: UserId, profile: dict[str, Any], status: str, status_text: str
+    ) -> None:
+        """`user_id` changed their profile: the space shows it (`profile`, and `status`
+        with the core's consequences when their presence changed)."""
+        if user_id not in self.connections:
+            return
+        self._profiles[user_id] = profile
+        if self._statuses.get(user_id) != (status, status_text):
+            self.set_status(user_id, status, status_text)
+        self._send_live("profile", {"userId": user_id, **self._encoder.profile(user_id)})
+
+    def remove(self, connection: Connection, code: str, message: str, close_code: int) -> None:
+        """Take one person out (others see `user-left` at once) and close their connection."""
+        connection.send(encode("error", {"code": code, "message": message}))
+        self.leave(connection)
+        connection.close(close_code, message)
+
+    def close_all(self, code: str, message: str, close_code: int) -> None:
+        """Close every connection at once, the space being gone: nobody is told of the
+        others leaving, and nothing more is done in it."""
+        frame = encode("error", {"code": code, "message": message})
+        for connection in self.connections.values():
+            connection.send(frame)
+            connection.on_sender = None
+            connection.user_id = connection.space_id = None
+            connection.close(close_code, message)
+        self.connections.clear()
+        self._senders.clear()
+
+    def _send_live(self, wire_type: str, payload: dict[str, Any]) -> None:
+        """A frame of the `live` capability to everyone here who has it."""
+        frame = encode(wire_type, payload)
+        sent = 0
+        for connection in self.connections.values():
+            if LIVE in connection.capabilities:
+                sent += connection.send(frame)
+        if sent:
+            self._metrics.frames_out.labels(wire_type).inc(sent)
 
     def _apply(self, events: list[ev.Event]) -> None:
         domain: list[ev.DomainEvent] = []

@@ -25,7 +25,7 @@ from websockets.http11 import Request, Response
 from metaverse.accounts.ratelimit import TokenBucket
 from metaverse.accounts.tokens import AccessTokens, InvalidToken
 from metaverse.backends.eventlog import EventLog
-from metaverse.backends.pubsub import PubSub
+from metaverse.backends.pubsub import GAP, PubSub
 from metaverse.chat.pipeline import ChatPipeline, own_deliveries, space_channel
 from metaverse.clock import Clock
 from metaverse.core.config import SpaceConfig
@@ -35,14 +35,16 @@ from metaverse.core.space import Space
 from metaverse.gateway import connection as codes
 from metaverse.gateway.chat import ChatRelay
 from metaverse.gateway.connection import Connection, Flusher
+from metaverse.gateway.control import Controls
 from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import SpaceHost
 from metaverse.gateway.metrics import GatewayMetrics
 from metaverse.gateway.recorder import Recorder
 from metaverse.gateway.websocket import GatewaySocket
-from metaverse.gateway.wire import CHAT, INTEREST, accepted_capabilities
+from metaverse.gateway.wire import CHAT, INTEREST, LIVE, accepted_capabilities
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import ProtocolError, decode, encode
+from metaverse.protocol.control import CONTROL_CHANNEL
 from metaverse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,10 @@ WS_PATHS = ("/", "/ws")
 MAX_BACKLOG = 32
 # How long a stopping gateway waits for its background writes (then cancels them).
 STOP_GRACE_S = 5.0
+# How much earlier than pub/sub's own loss a `chat-gap` starts: a message is published
+# only once the event log has it, up to the log's append timeout (5 s) plus pub/sub's
+# (5 s) after its timestamp.
+CHAT_GAP_MARGIN_MS = 10_000
 # Commands that await the database or the event log.
 AWAITED = (m.Join, m.Chat)
 
@@ -107,6 +113,9 @@ class Gateway:
         }
         self._loading: dict[SpaceId, asyncio.Future[SpaceHost | None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self.controls = Controls(
+            self.hosts, self._loading, directory, drop=self._drop, spawn=self._spawn
+        )
 
     # Serving.
 
@@ -118,6 +127,7 @@ class Gateway:
     @asynccontextmanager
     async def serving(self, host: str, port: int) -> AsyncIterator[Server]:
         """Listen on `host:port` until the context exits."""
+        await self.pubsub.subscribe(CONTROL_CHANNEL)
         deliveries = asyncio.create_task(self._deliveries())
         try:
             async with serve(
@@ -270,6 +280,7 @@ class Gateway:
             )
             return
         connection.accept(frozenset(accepted_capabilities(message.capabilities)))
+        connection.principal = principal
         connection.announce_capabilities = "capabilities" in message.model_fields_set
         viewport = _viewport(message.viewport) if INTEREST in connection.capabilities else None
         host.join(
@@ -301,8 +312,12 @@ class Gateway:
                 config = dataclasses.replace(self.config, spawn_seed=prefix)
                 space = Space(space_map, config=config, call_ids=lambda n: CallId(f"{prefix}-{n}"))
                 host = SpaceHost(space_id, space, self.metrics, self.recorder.record)
-                self.hosts[space_id] = host
                 await self.pubsub.subscribe(space_channel(space_id))
+                if space_id in self.controls.deleted_while_loading:
+                    host = None  # deleted while it was read: it never goes live
+                    await self.pubsub.unsubscribe(space_channel(space_id))
+                else:
+                    self.hosts[space_id] = host
             future.set_result(host)
             return host
         except BaseException as exc:
@@ -322,19 +337,38 @@ class Gateway:
         host.leave(connection)
         if not host:
             # Nobody left: drop the space; the next join loads it afresh from the database.
-            del self.hosts[space_id]
-            self.metrics.users.remove(space_id)
-            self._spawn(self.pubsub.unsubscribe(space_channel(space_id)))
+            self._drop(space_id)
+
+    def _drop(self, space_id: SpaceId) -> None:
+        """Forget a hosted space (its users are gone or being closed)."""
+        del self.hosts[space_id]
+        self.metrics.users.remove(space_id)
+        self._spawn(self.pubsub.unsubscribe(space_channel(space_id)))
 
     async def _deliveries(self) -> None:
-        """Chat from pub/sub, for the spaces hosted here."""
+        """Chat for the spaces hosted here, and control messages, from pub/sub."""
         own = self._own_deliveries
         async for channel, data in self.pubsub.messages():
             if data.startswith(own):
                 continue
-            host = self.hosts.get(SpaceId(channel.removeprefix("space:")))
-            if host is not None:
-                self.chat.deliver(host, data)
+            if channel == CONTROL_CHANNEL:
+                self.controls.receive(data)
+            elif channel == GAP:
+                self._chat_gap(int(data))
+            else:
+                host = self.hosts.get(SpaceId(channel.removeprefix("space:")))
+                if host is not None:
+                    self.chat.deliver(host, data)
+
+    def _chat_gap(self, missed_ms: int) -> None:
+        """Pub/sub lost messages of the last `missed_ms`: tell chat clients from when, so
+        that they fetch what they missed from history."""
+        since_ms = round(self.clock.now() * 1000) - missed_ms - CHAT_GAP_MARGIN_MS
+        frame = encode("chat-gap", {"since": since_ms})
+        for host in self.hosts.values():
+            for connection in host.connections.values():
+                if CHAT in connection.capabilities and LIVE in connection.capabilities:
+                    connection.send(frame)
 
     def _overflowed(self) -> None:
         self.metrics.outbox_drops.inc()

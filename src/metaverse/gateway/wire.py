@@ -20,7 +20,8 @@ PRESENCE: Final = "presence"
 INTEREST: Final = "interest"
 BATCH: Final = "batch"
 CHAT: Final = "chat"
-CAPABILITIES: Final = (PROFILES, PROXIMITY, PRESENCE, INTEREST, BATCH, CHAT)
+LIVE: Final = "live"
+CAPABILITIES: Final = (PROFILES, PROXIMITY, PRESENCE, INTEREST, BATCH, CHAT, LIVE)
 
 # The capability a frame type needs; None: every client gets it.
 WIRE_TYPES: Final[dict[type[ev.Outgoing], tuple[str, str | None]]] = {

@@ -7,8 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import Field
 
-from metaverse.api.deps import AuthFirstRoute, CurrentUser, Session
+from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Session
 from metaverse.api.fields import Body, Id
+from metaverse.protocol.control import AccessChanged
 from metaverse.spaces import members
 
 router = APIRouter(route_class=AuthFirstRoute, tags=["members"])
@@ -35,7 +36,8 @@ async def add_member(space_id: str, body: MemberBody, user: CurrentUser, session
 
 @router.delete("/{space_id}/members")
 async def remove_member(
-    space_id: str, body: MemberRemoval, user: CurrentUser, session: Session
+    space_id: str, body: MemberRemoval, user: CurrentUser, session: Session, context: Context
 ) -> Any:
     await members.remove_member(session, user, space_id, user_id=body.user_id)
+    await context.announce(AccessChanged(space_id=space_id))
     return {}

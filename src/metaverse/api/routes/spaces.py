@@ -11,8 +11,9 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import Field
 
-from metaverse.api.deps import AuthFirstRoute, CurrentUser, Session
+from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Session
 from metaverse.api.fields import Body, Coord, DimensionsText, Id, Name
+from metaverse.protocol.control import AccessChanged, MapChanged, SpaceDeleted
 from metaverse.spaces import service
 from metaverse.world.geometry import parse_dimensions
 
@@ -73,16 +74,22 @@ async def public_spaces(_user: CurrentUser, session: Session) -> Any:
 
 
 @router.post("/element")
-async def add_element(body: PlaceBody, user: CurrentUser, session: Session) -> Any:
+async def add_element(
+    body: PlaceBody, user: CurrentUser, session: Session, context: Context
+) -> Any:
     placed_id = await service.add_element(
         session, user, space_id=body.space_id, element_id=body.element_id, x=body.x, y=body.y
     )
+    await context.announce(MapChanged(space_id=body.space_id))
     return {"id": placed_id}
 
 
 @router.delete("/element")
-async def delete_element(body: UnplaceBody, user: CurrentUser, session: Session) -> Any:
-    await service.delete_element(session, user, body.id)
+async def delete_element(
+    body: UnplaceBody, user: CurrentUser, session: Session, context: Context
+) -> Any:
+    space_id = await service.delete_element(session, user, body.id)
+    await context.announce(MapChanged(space_id=space_id))
     return {}
 
 
@@ -92,13 +99,19 @@ async def get_space(space_id: str, user: CurrentUser, session: Session) -> Any:
 
 
 @router.patch("/{space_id}")
-async def update_space(space_id: str, body: SpacePatch, user: CurrentUser, session: Session) -> Any:
-    return await service.update_space(
+async def update_space(
+    space_id: str, body: SpacePatch, user: CurrentUser, session: Session, context: Context
+) -> Any:
+    space = await service.update_space(
         session, user, space_id, name=body.name, visibility=body.visibility
     )
+    if body.visibility == "private":
+        await context.announce(AccessChanged(space_id=space_id))
+    return space
 
 
 @router.delete("/{space_id}")
-async def delete_space(space_id: str, user: CurrentUser, session: Session) -> Any:
+async def delete_space(space_id: str, user: CurrentUser, session: Session, context: Context) -> Any:
     await service.delete_space(session, user, space_id)
+    await context.announce(SpaceDeleted(space_id=space_id))
     return {}

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 from pydantic import Field, StringConstraints
 
 from metaverse.accounts import profiles
-from metaverse.api.deps import AuthFirstRoute, CurrentUser, Session
+from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Session
 from metaverse.api.fields import Body, Id
 from metaverse.errors import InvalidInput
+from metaverse.protocol.control import ProfileChanged
 
 router = APIRouter(route_class=AuthFirstRoute, tags=["users"])
 
@@ -45,8 +46,11 @@ def parse_id_list(text: str) -> list[str]:
 
 
 @router.post("/user/metadata")
-async def set_metadata(body: MetadataBody, user: CurrentUser, session: Session) -> Any:
+async def set_metadata(
+    body: MetadataBody, user: CurrentUser, session: Session, context: Context
+) -> Any:
     await profiles.set_avatar(session, user, body.avatar_id)
+    await context.announce(ProfileChanged(user_id=user.user_id))
     return {}
 
 
@@ -63,7 +67,9 @@ async def get_me(user: CurrentUser, session: Session) -> Any:
 
 
 @router.patch("/user/me")
-async def update_me(body: ProfilePatch, user: CurrentUser, session: Session) -> Any:
+async def update_me(
+    body: ProfilePatch, user: CurrentUser, session: Session, context: Context
+) -> Any:
     changes = {
         name: getattr(body, name)
         for name in ("display_name", "status_text", "avatar_id", "status")
@@ -71,4 +77,7 @@ async def update_me(body: ProfilePatch, user: CurrentUser, session: Session) -> 
     }
     if changes.get("status", "") is None:
         raise InvalidInput("status cannot be null")
-    return await profiles.update_me(session, user, **changes)
+    me = await profiles.update_me(session, user, **changes)
+    if changes:
+        await context.announce(ProfileChanged(user_id=user.user_id))
+    return me
