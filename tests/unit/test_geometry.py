@@ -18,7 +18,11 @@ def test_round_trip(width: int, height: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "100", "x", "0x5", "5x0", "10000x1", "1x10000", "1X1", " 1x1", "-1x5", "1.5x2"]
+    "text",
+    [
+        *["", "100", "x", "0x5", "5x0", "10000x1", "1x10000", "1X1", " 1x1", "-1x5", "1.5x2"],
+        *["10x10\n", "10x10 ", "\u0661\u0660x\u0661\u0660", "\uff11x\uff11", "1x\u00b2"],
+    ],
 )
 def test_invalid(text: str) -> None:
     with pytest.raises(InvalidInput):

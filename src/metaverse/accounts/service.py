@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,7 +88,7 @@ class Accounts:
         self.check_password(password)
         if role == "admin" and not force:
             await self.check_admin_signup(session)
-        taken = await session.scalar(select(User.id).where(User.username == username))
+        taken = await session.scalar(select(User.id).where(_username_is(username)))
         if taken is not None:
             raise Conflict("that username is taken", code="username_taken")
         user = User(
@@ -106,7 +106,7 @@ class Accounts:
         return user.id
 
     async def signin(self, session: AsyncSession, username: str, password: str) -> TokenPair:
-        user = await session.scalar(select(User).where(User.username == username))
+        user = await session.scalar(select(User).where(_username_is(username)))
         hashed = user.password_hash if user is not None else None
         if not await self.passwords.verify(hashed, password) or user is None:
             raise InvalidCredentials("wrong username or password")
@@ -174,3 +174,12 @@ class Accounts:
 def _aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes even for timezone-aware columns; they are UTC.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _username_is(username: str) -> ColumnElement[bool]:
+    """Usernames match whatever their case (`alice` signs in as `Alice`); they are ASCII,
+    so a name with any other character matches no one (Python would lower the Kelvin
+    sign to `k`)."""
+    if not username.isascii():
+        return false()
+    return func.lower(User.username) == username.lower()

@@ -12,7 +12,12 @@ from fastapi.staticfiles import StaticFiles
 from metaverse import __version__
 from metaverse.api.context import ApiContext
 from metaverse.api.errors import install_error_handlers
-from metaverse.api.middleware import BodyLimitMiddleware, HttpMetrics, MetricsMiddleware
+from metaverse.api.middleware import (
+    BodyLimitMiddleware,
+    HttpMetrics,
+    MetricsMiddleware,
+    TextParamsMiddleware,
+)
 from metaverse.api.routes import (
     admin,
     analytics,
@@ -79,6 +84,7 @@ def create_app(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI
             allow_headers=["authorization", "content-type"],
             max_age=600,
         )
+    app.add_middleware(TextParamsMiddleware)
     # Uploads may be larger than any JSON body, on their one route only.
     upload_limit = {API_PREFIX + media.UPLOAD_PATH: media.MAX_UPLOAD_BODY_BYTES}
     app.add_middleware(BodyLimitMiddleware, limits=upload_limit)

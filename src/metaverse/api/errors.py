@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from metaverse.api.fields import INVALID_CHARACTERS
 from metaverse.errors import MetaverseError, RateLimited
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,9 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     413: "payload_too_large",
 }
+
+# Pydantic's own `string_unicode`: a JSON string holding half of a UTF-16 pair.
+_CHARACTER_ERRORS = frozenset({INVALID_CHARACTERS, "string_unicode"})
 
 
 def error_response(
@@ -51,6 +55,13 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     errors = list(exc.errors())
     if any(error.get("type") == "json_invalid" for error in errors):
         return error_response(400, "invalid_json", "the request body is not valid JSON")
+    if all(error.get("type") in _CHARACTER_ERRORS for error in errors):
+        return error_response(
+            400,
+            INVALID_CHARACTERS,
+            "the request holds characters that can't be stored",
+            [_describe(e) for e in errors],
+        )
     return error_response(
         400, "invalid_request", "the request is invalid", [_describe(e) for e in errors]
     )

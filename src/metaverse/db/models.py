@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -111,6 +112,10 @@ class User(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="available")
     status_text: Mapped[str | None] = mapped_column(String(140))
     created_at: Mapped[datetime] = _created()
+
+
+# `alice` and `ALICE` are one username (migration 0003); sign-in looks names up through it.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class Element(Base):

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from metaverse.errors import InvalidInput
 
-_DIMENSIONS = re.compile(r"^(\d{1,4})x(\d{1,4})$")
+# ASCII digits only (`\d` alone also takes ٣ and the like), and nothing after: `$` would
+# also match before a final newline.
+_DIMENSIONS = re.compile(r"([0-9]{1,4})x([0-9]{1,4})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +34,8 @@ class Dimensions:
 
 
 def parse_dimensions(text: str) -> Dimensions:
-    """`"WxH"` with 1-4 digits a side, each at least 1."""
-    match = _DIMENSIONS.match(text)
+    """`"WxH"` with 1-4 ASCII digits a side, each at least 1."""
+    match = _DIMENSIONS.fullmatch(text)
     if match is None:
         raise InvalidInput('dimensions must look like "WxH", e.g. "100x200"')
     width, height = int(match[1]), int(match[2])

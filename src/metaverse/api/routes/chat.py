@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field, StringConstraints
 
 from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Session
-from metaverse.api.fields import Body, Id, Name
+from metaverse.api.fields import Body, ChatText, Id, Name
 from metaverse.chat import rooms, service
 
 router = APIRouter(route_class=AuthFirstRoute, tags=["chat"])
@@ -37,7 +37,7 @@ class InviteBody(Body):
 
 
 class PostBody(Body):
-    text: Annotated[str, StringConstraints(max_length=20_000)]
+    text: ChatText
 
 
 @router.post("/chatroom")

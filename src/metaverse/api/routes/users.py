@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from metaverse.accounts import profiles
 from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Session
-from metaverse.api.fields import Body, Id
+from metaverse.api.fields import Body, DisplayName, Id
 from metaverse.errors import InvalidInput
 from metaverse.protocol.control import ProfileChanged
 
@@ -23,9 +23,7 @@ class MetadataBody(Body):
 
 
 class ProfilePatch(Body):
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = (
-        Field(None, alias="displayName")
-    )
+    display_name: DisplayName | None = Field(None, alias="displayName")
     status_text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=140)] | None = (
         Field(None, alias="statusText")
     )
