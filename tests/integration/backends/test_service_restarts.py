@@ -20,7 +20,7 @@ import pytest
 from metaverse.backends.eventlog import EventLogUnavailable, Record
 from metaverse.backends.eventlog_kafka import KafkaEventLog
 from metaverse.backends.kafka_config import kafka_config
-from metaverse.backends.pubsub import PubSubUnavailable
+from metaverse.backends.pubsub import GAP, PubSubUnavailable
 from metaverse.backends.pubsub_redis import RedisPubSub
 from tests.integration.backends.conftest import (
     Listener,
@@ -53,7 +53,9 @@ async def stopped(service: Literal["redis", "kafka"]) -> AsyncIterator[None]:
         await script(service, "start")
 
 
-async def test_a_subscriber_resubscribes_by_itself_after_redis_restarts() -> None:
+async def test_a_subscriber_resubscribes_by_itself_after_redis_restarts_and_reports_the_gap() -> (
+    None
+):
     url = service_url("redis")
     channel = unique("restart")
     async with services_lock(exclusive=True):
@@ -65,6 +67,7 @@ async def test_a_subscriber_resubscribes_by_itself_after_redis_restarts() -> Non
             await publisher.publish(channel, b"before")
             assert await listener.take(1) == [(channel, b"before")]
 
+            heard = time.monotonic()
             async with stopped("redis"):
                 started = time.monotonic()
                 with pytest.raises(PubSubUnavailable):
@@ -74,8 +77,12 @@ async def test_a_subscriber_resubscribes_by_itself_after_redis_restarts() -> Non
                 assert time.monotonic() - started < 2 * TIMEOUT_S
 
             # Nobody subscribes again here: only the subscriber's own reconnection can
-            # make a message published now arrive.
+            # make a message published now arrive. Before any, it says that messages of the
+            # time it was away (and a little before: since it last heard) may be lost.
             await publisher.ping()
+            gap_channel, gap = (await listener.take(1, timeout_s=15))[0]
+            assert gap_channel == GAP
+            assert int(gap) >= (time.monotonic() - heard) * 1000 - 200
             async with asyncio.timeout(15):
                 while True:
                     await publisher.publish(channel, b"after")

@@ -641,12 +641,19 @@ class World:
             await session.commit()
             return space.id
 
-    async def join(self, gateway: Role, account: Account, space_id: str) -> ChatClient:
+    async def join(
+        self,
+        gateway: Role,
+        account: Account,
+        space_id: str,
+        capabilities: tuple[str, ...] = ("chat",),
+    ) -> ChatClient:
         ws = await connect(f"ws://127.0.0.1:{gateway.port}/ws", max_size=2**20)
         client = ChatClient(f"{account.username}@{gateway.name}", ws)
         self.clients.append(client)
         await client.send(
-            "join", {"spaceId": space_id, "token": account.token, "capabilities": ["chat"]}
+            "join",
+            {"spaceId": space_id, "token": account.token, "capabilities": list(capabilities)},
         )
         await client.wait_for(lambda f: f["type"] in ("space-joined", "error"), "space-joined")
         assert client.frames[0]["type"] == "space-joined", client.frames[0]

@@ -20,8 +20,10 @@ from metaverse.db.models import ChatMessage
 from tests.integration.pipeline.conftest import (
     FRAME_TIMEOUT_S,
     ChatClient,
+    Frame,
     Platform,
     World,
+    http_json,
     running_platform,
     service_script,
     unique,
@@ -129,3 +131,98 @@ async def test_redis_restart_live_delivery_resumes_between_gateways(world: World
             )
     back = await bob.say("space", "and back the other way")
     await alice.receives(back, FRAME_TIMEOUT_S)
+
+
+class GapFiller:
+    """What a client that follows docs/protocol.md does on `chat-gap {since}`: it reads the
+    conversation's history back to `since`, at once and again a moment later (the consumer
+    stores a message shortly after it is acked), and merges it with what came live, by id."""
+
+    REFETCH_AFTER_S = 2.0
+
+    def __init__(self, world: World, client: ChatClient, space_id: str, token: str) -> None:
+        self.world, self.client, self.space_id, self.token = world, client, space_id, token
+        self.fetched: dict[str, Frame] = {}
+        self.gaps = 0
+        self._handled = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def poll(self) -> None:
+        """Act on the `chat-gap` frames received since the last call."""
+        gaps = [f["payload"] for f in self.client.frames if f["type"] == "chat-gap"]
+        for gap in gaps[self._handled :]:
+            self.gaps += 1
+            task = asyncio.create_task(self._fill(int(gap["since"])))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        self._handled = len(gaps)
+
+    async def _fill(self, since_ms: int) -> None:
+        await self._fetch(since_ms)
+        await asyncio.sleep(self.REFETCH_AFTER_S)
+        await self._fetch(since_ms)
+
+    async def _fetch(self, since_ms: int) -> None:
+        path = f"/api/v1/space/{self.space_id}/messages?limit=100"
+        before = ""
+        while True:
+            url = self.world.platform.api.url + path + (f"&before={before}" if before else "")
+            status, page = await asyncio.to_thread(http_json, "GET", url, None, self.token)
+            assert status == 200, page
+            for message in page["messages"]:
+                self.fetched[message["id"]] = message
+            messages = page["messages"]
+            if not messages or page["nextCursor"] is None or messages[-1]["ts"] < since_ms:
+                return
+            before = page["nextCursor"]
+
+    def view(self) -> list[str]:
+        """The ids the client shows: live and fetched, each once, in id (time) order."""
+        return sorted({c["id"] for c in self.client.chats()} | set(self.fetched))
+
+    async def settle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*self._tasks)
+
+
+async def test_a_receiver_misses_no_acked_message_across_a_redis_outage(world: World) -> None:
+    """Live delivery loses what is published while Redis is down; the receiving gateway
+    says so with `chat-gap` when its subscriber is back, and history fills the gap."""
+    alice, bob_account = await world.user(), await world.user()
+    space_id = await world.space(alice, bob_account)
+    bob = await world.join(world.platform.gateway2, bob_account, space_id, ("chat", "live"))
+    sender = await world.join(world.platform.gateway1, alice, space_id)
+    filler = GapFiller(world, bob, space_id, bob_account.token)
+    acked: list[str] = []
+    sending = True
+
+    async def send_all_along() -> None:
+        n = 0
+        while sending:
+            n += 1
+            acked.append(await sender.say("space", f"message {n}"))
+            filler.poll()
+            await asyncio.sleep(0.02)
+
+    task = asyncio.create_task(send_all_along())
+    try:
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(service_script, "redis", "stop")
+        try:
+            await asyncio.sleep(5.0)
+        finally:
+            await asyncio.to_thread(service_script, "redis", "start")
+        # Until the gateway's subscriber is back and has told bob (within its backoff).
+        await bob.wait_for(lambda f: f["type"] == "chat-gap", "chat-gap", RECOVERY_TIMEOUT_S)
+        await asyncio.sleep(2.0)
+    finally:
+        sending = False
+        await task
+    filler.poll()
+    await filler.settle()
+    assert filler.gaps >= 1
+    live = [c["id"] for c in bob.chats()]
+    assert len(live) == len(set(live)), "a message was delivered live twice"
+    missing = set(acked) - set(filler.view())
+    assert not missing, f"{len(missing)} of {len(acked)} acked messages never reached bob"
+    assert len(set(acked) - set(live)) > 0, "Redis was down, yet nothing missed live delivery"
