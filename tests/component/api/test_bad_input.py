@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from tests.component.conftest import Api
@@ -43,6 +45,24 @@ async def test_huge_body_is_refused(api: Api) -> None:
     response = await api.client.post(
         "/api/v1/signup", json={"username": "ada", "password": "p" * 2_000_000}
     )
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+async def test_huge_chunked_body_is_refused_with_413(api: Api) -> None:
+    """No Content-Length: the body is counted as it arrives, and the 413 goes out as soon as
+    it passes the limit, whatever the route would have made of the rest."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"username": "ada", "password": "'
+        for _ in range(40):
+            yield b"p" * 64 * 1024
+        yield b'"}'
+
+    response = await api.client.post(
+        "/api/v1/signup", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert "content-length" not in response.request.headers
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
 
