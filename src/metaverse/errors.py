@@ -54,6 +54,13 @@ class InvalidToken(MetaverseError):
     code = "invalid_token"
 
 
+class RefreshConflict(InvalidToken):
+    """The refresh token was rotated moments ago by another request: the caller lost a race
+    with itself (two tabs, a retry) and should use the tokens the winner stored."""
+
+    code = "refresh_conflict"
+
+
 class Forbidden(MetaverseError):
     status = 403
     code = "forbidden"

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     password_min_length: int = Field(6, ge=6, le=1024)
     access_token_ttl_s: int = Field(15 * 60, ge=30)
     refresh_token_ttl_s: int = Field(30 * 24 * 3600, ge=60)
+    # A refresh token presented again less than this long after it was rotated is answered
+    # `refresh_conflict` (a client's tabs or retries racing each other) instead of revoking
+    # its whole sign-in as stolen; 0 treats every reuse as theft.
+    refresh_reuse_grace_s: int = Field(5, ge=0, le=300)
     # Sign-up and sign-in attempts: a token bucket per client address and per username.
     # 0 per minute turns the limit off (for running contract suites from one address).
     auth_rate_per_minute: int = Field(10, ge=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, NoReturn
 
 from sqlalchemy import ColumnElement, false, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,7 @@ from metaverse.accounts.ratelimit import RateLimiter
 from metaverse.accounts.tokens import AccessTokens, hash_refresh_token, new_refresh_token
 from metaverse.clock import Clock
 from metaverse.db.ids import new_id
+from metaverse.db.locks import lock_table
 from metaverse.db.models import RefreshToken, User
 from metaverse.errors import (
     Conflict,
@@ -23,6 +24,7 @@ from metaverse.errors import (
     InvalidInput,
     InvalidToken,
     RateLimited,
+    RefreshConflict,
 )
 from metaverse.settings import Settings
 
@@ -34,6 +36,18 @@ class TokenPair:
     access_token: str
     refresh_token: str
     expires_in_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """A stored refresh token, as read before rotating it."""
+
+    id: str
+    user_id: str
+    family_id: str
+    expires_at: datetime
+    retired_at: datetime | None
+    revoked_at: datetime | None
 
 
 @dataclass(slots=True)
@@ -66,6 +80,8 @@ class Accounts:
         if policy == "open":
             return
         if policy == "first-user":
+            # Held until the sign-up commits: of several first sign-ups at once, one is first.
+            await lock_table(session, User)
             users = await session.scalar(select(func.count()).select_from(User))
             if not users:
                 return
@@ -113,25 +129,69 @@ class Accounts:
         return await self._issue(session, user, family_id=new_id())
 
     async def refresh(self, session: AsyncSession, refresh_token: str) -> TokenPair:
+        """Rotate a refresh token: retire it and issue its successor in the same family.
+
+        The token is retired by one conditional UPDATE, so of several requests presenting
+        it at once exactly one wins; the others find it retired and are told so with
+        `refresh_conflict` while it was retired less than `refresh_reuse_grace_s` ago.
+        """
         now = self._now()
-        row = await session.scalar(
-            select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
-        )
-        if row is None:
+        token = await self._token(session, refresh_token)
+        if token is None:
             raise InvalidToken("the refresh token is invalid")
-        if row.revoked_at is not None or row.retired_at is not None:
-            # A retired token presented again means two parties hold the family:
-            # revoke all of it so the thief's copy stops working too.
-            await self._revoke_family(session, row.family_id, now)
-            await session.commit()
-            raise InvalidToken("the refresh token was already used; please sign in again")
-        if _aware(row.expires_at) <= now:
-            raise InvalidToken("the refresh token has expired")
-        user = await session.get(User, row.user_id)
-        if user is None:  # pragma: no cover - cascades delete tokens with their user
-            raise InvalidToken("the refresh token is invalid")
-        row.retired_at = now
-        return await self._issue(session, user, family_id=row.family_id)
+        if token.revoked_at is None and token.retired_at is None:
+            if _aware(token.expires_at) <= now:
+                raise InvalidToken("the refresh token has expired")
+            retired = await session.scalar(
+                update(RefreshToken)
+                .where(
+                    RefreshToken.id == token.id,
+                    RefreshToken.retired_at.is_(None),
+                    RefreshToken.revoked_at.is_(None),
+                )
+                .values(retired_at=now)
+                .returning(RefreshToken.id)
+                .execution_options(synchronize_session=False)
+            )
+            if retired is not None:
+                user = await session.get(User, token.user_id)
+                if user is None:  # pragma: no cover - cascades delete tokens with their user
+                    raise InvalidToken("the refresh token is invalid")
+                return await self._issue(session, user, family_id=token.family_id)
+            # Another request retired or revoked it since it was read.
+            await session.rollback()
+            token = await self._token(session, refresh_token)
+            assert token is not None  # tokens are deleted only with their user
+        await self._refuse_reuse(session, token, now)
+
+    async def _token(self, session: AsyncSession, refresh_token: str) -> _Token | None:
+        row = (
+            await session.execute(
+                select(
+                    RefreshToken.id,
+                    RefreshToken.user_id,
+                    RefreshToken.family_id,
+                    RefreshToken.expires_at,
+                    RefreshToken.retired_at,
+                    RefreshToken.revoked_at,
+                ).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
+            )
+        ).one_or_none()
+        return _Token(*row) if row is not None else None
+
+    async def _refuse_reuse(self, session: AsyncSession, token: _Token, now: datetime) -> NoReturn:
+        """A retired or revoked token presented again."""
+        grace = timedelta(seconds=self.settings.refresh_reuse_grace_s)
+        retired_at = token.retired_at
+        if token.revoked_at is None and retired_at is not None and now - _aware(retired_at) < grace:
+            raise RefreshConflict(
+                "the refresh token was just rotated by another request; use the new tokens"
+            )
+        # A retired token presented again means two parties hold the family:
+        # revoke all of it so the thief's copy stops working too.
+        await self._revoke_family(session, token.family_id, now)
+        await session.commit()
+        raise InvalidToken("the refresh token was already used; please sign in again")
 
     async def signout(self, session: AsyncSession, refresh_token: str) -> None:
         row = await session.scalar(
@@ -161,6 +221,15 @@ class Accounts:
         )
 
     async def _revoke_family(self, session: AsyncSession, family_id: str, now: datetime) -> None:
+        # Lock the family's rows first: a rotation in flight holds the row it retires until
+        # it commits, and the UPDATE below, a statement of its own, then also sees the
+        # successor that rotation issued (PostgreSQL; SQLite runs one writer at a time).
+        await session.execute(
+            select(RefreshToken.id)
+            .where(RefreshToken.family_id == family_id)
+            .order_by(RefreshToken.id)
+            .with_for_update()
+        )
         await session.execute(
             update(RefreshToken)
             .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
