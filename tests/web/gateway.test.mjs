@@ -106,7 +106,7 @@ test("joins with every capability, the token and the viewport; unpacks batches i
       payload: {
         spaceId: "s1",
         token: "tok",
-        capabilities: ["profiles", "proximity", "presence", "chat", "interest", "batch"],
+        capabilities: ["profiles", "proximity", "presence", "chat", "interest", "batch", "live"],
         viewport: { x: 1, y: 2, width: 30, height: 20 },
       },
     },

@@ -10,6 +10,7 @@ export const CAPABILITIES = Object.freeze([
   "chat",
   "interest",
   "batch",
+  "live",
 ]);
 
 export const STATUSES = Object.freeze(["available", "busy", "away", "dnd"]);
@@ -47,11 +48,17 @@ export const SERVER_TYPES = Object.freeze([
   "chat-ack",
   "chat-error",
   "chat-deleted",
+  "chat-gap",
+  "profile",
+  "map-changed",
 ]);
 const SERVER_TYPE_SET = new Set(SERVER_TYPES);
 
 /** `error.code`s after which the server closes the socket: reconnecting can't help. */
 export const TERMINAL_ERRORS = Object.freeze({
+  // A close code alone names the first error listed with it.
+  space_deleted: 4004,
+  access_revoked: 4003,
   invalid_token: 4001,
   forbidden: 4003,
   unknown_space: 4004,

@@ -118,6 +118,8 @@ const TERMINAL_TEXT = {
   replaced: ["Opened in another tab", "This space is open in another tab or window, so this one stopped. Close the other one, or come back here."],
   forbidden: ["This space is private", "Only its members can enter. Ask its owner to add you."],
   unknown_space: ["No such space", "This space does not exist, or it was deleted."],
+  space_deleted: ["This space was deleted", "Its owner deleted it while you were here."],
+  access_revoked: ["You can no longer enter this space", "It is private now, and you are not one of its members."],
   invalid_token: ["Signed out", "Your session ended. Sign in again to enter the space."],
   load_failed: ["The space could not be opened", ""],
 };

@@ -29,7 +29,7 @@ const MAX_LAYER_PIXELS = 4096 * 4096;
 export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
   const ctx = canvas.getContext("2d");
   const world = { width: grid.width, height: grid.height };
-  const placed = orderElements(space.elements ?? []);
+  let placed = orderElements(space.elements ?? []);
   const tweens = createTweens();
   let state = null;
   let view = { width: 1, height: 1 };
@@ -251,6 +251,13 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
     update(next) {
       if (next !== state) dirty = true;
       state = next;
+    },
+    /** Draw these elements and this grid's areas from now on (the layout changed). */
+    setLayout(elements, nextGrid) {
+      placed = orderElements(elements ?? []);
+      grid = nextGrid;
+      layerDirty = true;
+      dirty = true;
     },
     /** The last viewport drawn, in tiles. */
     get viewport() {

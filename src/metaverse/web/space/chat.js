@@ -6,6 +6,9 @@ import * as protocol from "../protocol.js";
 import { chatAreaAt } from "../state/grid.js";
 
 const HISTORY_LIMIT = 50;
+/** After a `chat-gap`, history is read again this much later, and this many pages at most. */
+const GAP_REFETCH_MS = 2000;
+const GAP_MAX_PAGES = 20;
 
 function newClientId() {
   return globalThis.crypto?.randomUUID?.() ?? `c${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
@@ -51,6 +54,32 @@ export function createChatController({ spaceId, api, gateway, getState, dispatch
     } catch (error) {
       loaded.delete(key); // try again next time the conversation opens
       notify(`Could not load earlier messages: ${error.message ?? error}`);
+    }
+  }
+
+  /** Live delivery missed messages from `sinceMs` on: read every open conversation's
+   * history back to then, now and once more a moment later (the consumer stores a
+   * message shortly after it is acked); the reducer merges by id. */
+  function fillGap(sinceMs) {
+    const keys = [...loaded];
+    const fetchAll = () => Promise.all(keys.map((key) => loadSince(key, sinceMs)));
+    fetchAll();
+    setTimeout(fetchAll, GAP_REFETCH_MS);
+  }
+
+  async function loadSince(key, sinceMs) {
+    let path = historyPath(spaceId, key);
+    try {
+      for (let page = 0; path && page < GAP_MAX_PAGES; page++) {
+        const answer = await api.get(path);
+        const messages = answer?.messages ?? [];
+        dispatch({ type: "client/chat-history", payload: { key, messages } });
+        const oldest = messages[messages.length - 1];
+        if (!answer?.nextCursor || !oldest || oldest.ts < sinceMs) return;
+        path = `${historyPath(spaceId, key)}&before=${encodeURIComponent(answer.nextCursor)}`;
+      }
+    } catch (error) {
+      notify(`Some messages may be missing: ${error.message ?? error}`);
     }
   }
 
@@ -109,6 +138,7 @@ export function createChatController({ spaceId, api, gateway, getState, dispatch
       return roomsVersion;
     },
     currentArea,
+    fillGap,
     /** The panel's actions (see render/chat.js). */
     actions: {
       openTab: (tab) => open(tab),

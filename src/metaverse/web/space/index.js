@@ -178,7 +178,17 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
     if (frame.type === "error" && !(frame.payload.code in protocol.TERMINAL_ERRORS)) {
       console.warn("gateway error:", frame.payload.code, frame.payload.message);
     }
-    if (frame.type === "status" && frame.payload.userId === state.me?.userId && refreshUser) {
+    if (frame.type === "map-changed") {
+      const next = buildGrid({ dimensions: `${state.grid.width}x${state.grid.height}`, ...frame.payload });
+      world.setLayout(frame.payload.elements, next);
+      dispatch({ type: "client/grid", payload: { grid: next } });
+      return;
+    }
+    if (frame.type === "chat-gap") {
+      chat.fillGap(frame.payload.since);
+      return;
+    }
+    if ((frame.type === "status" || frame.type === "profile") && frame.payload.userId === state.me?.userId && refreshUser) {
       // The top bar shows my status too; the gateway stores it just after echoing it.
       scope.timeout(() => refreshUser(), 500);
     }

@@ -127,6 +127,11 @@ export function reduce(state, action) {
     }
     case "interest-leave":
       return withUser(state, payload.userId, { inView: false });
+    case "profile": {
+      const change = profileOf(payload);
+      if (payload.userId === state.me?.userId) return { ...state, me: { ...state.me, ...change } };
+      return withUser(state, payload.userId, change);
+    }
     case "status": {
       const change = { status: payload.status, statusText: payload.text ?? "" };
       if (payload.userId === state.me?.userId) return { ...state, me: { ...state.me, ...change } };
