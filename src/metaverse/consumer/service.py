@@ -1,6 +1,10 @@
 """The consumer loop: poll a batch, write it in one transaction, dead-letter what can't be
 written, and only then commit the offsets. A crash anywhere before the offset commit
-replays the batch, and the idempotent inserts make the replay harmless."""
+replays the batch, and the idempotent inserts make the replay harmless.
+
+Records of a space (or chat room) deleted after they were sent are dropped, not
+dead-lettered: the space's messages and events were deleted with it, and these go the
+same way. They are counted (`metaverse_consumer_dropped_total`) and logged."""
 
 from __future__ import annotations
 
@@ -53,6 +57,13 @@ class ConsumerMetrics:
             "metaverse_consumer_dead_letters",
             "Records sent to a dead-letter topic, by topic.",
             ["topic"],
+            registry=registry,
+        )
+        self.dropped = Counter(
+            "metaverse_consumer_dropped",
+            "Records not stored by design, by topic and reason (space_deleted, room_deleted:"
+            " what they belong to was deleted after they were sent).",
+            ["topic", "reason"],
             registry=registry,
         )
         self.lag = Gauge(
@@ -132,7 +143,9 @@ class Consumer:
             parsed = sink.parse(batch)
             rejected += parsed.rejected
             batches.append(parsed)
-        rejected += await self._writer.write(batches)
+        written = await self._writer.write(batches)
+        rejected += written.rejected
+        self._count_dropped(written.dropped)
         newest_ms = max((parsed.newest_ms for parsed in batches), default=0)
         if newest_ms:
             self.metrics.lag.set(max(0.0, self._clock.now() - newest_ms / 1000))
@@ -141,6 +154,14 @@ class Consumer:
         self.batches += 1
         self.metrics.batch_size.observe(len(records))
         self.metrics.insert_seconds.observe(time.perf_counter() - started_s)
+
+    def _count_dropped(self, dropped: Rejected) -> None:
+        counts: dict[tuple[str, str], int] = {}
+        for record, reason in dropped:
+            counts[record.topic, reason] = counts.get((record.topic, reason), 0) + 1
+        for (topic, reason), count in counts.items():
+            log.info("dropped %d records of %s: %s", count, topic, reason)
+            self.metrics.dropped.labels(topic, reason).inc(count)
 
     async def _dead_letter(self, record: Record, reason: str) -> None:
         dlq = DLQ.get(record.topic, f"{record.topic}.dlq")

@@ -4,16 +4,12 @@ batches, idempotence, dead letters, offsets committed only after the database.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-import pytest
 from prometheus_client import CollectorRegistry
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from metaverse.accounts.tokens import Principal, UserId
 from metaverse.api.context import ApiContext
 from metaverse.backends.eventlog import (
     EventLogReader,
@@ -22,118 +18,33 @@ from metaverse.backends.eventlog import (
     Record,
 )
 from metaverse.chat.messages import CHAT_DLQ_TOPIC, CHAT_TOPIC
-from metaverse.clock import FakeClock
-from metaverse.consumer.service import Consumer
-from metaverse.consumer.writers import writer_for
 from metaverse.db.ids import new_id
 from metaverse.db.models import ChatMessage as ChatRow
 from metaverse.db.models import SpaceEvent
 from metaverse.gateway.recorder import EVENTS_TOPIC
-from metaverse.settings import Settings
-from metaverse.spaces.service import create_space
-from metaverse.world.geometry import Dimensions
+from tests.component.consumer.conftest import (
+    MakeConsumer,
+    append_chat,
+    count_rows,
+    make_space,
+    record,
+    running,
+    until_stored,
+)
 from tests.messages import chat
-
-
-@pytest.fixture
-async def context(
-    database_url: str, make_settings: Callable[..., Settings]
-) -> AsyncIterator[ApiContext]:
-    built = ApiContext.build(make_settings(database_url=database_url), FakeClock())
-    yield built
-    await built.close()
-
-
-async def _space(context: ApiContext) -> str:
-    async with context.sessions() as session:
-        owner = await context.accounts.signup(session, "owner", "password1", "user")
-        principal = Principal(UserId(owner), "user", "t")
-        return await create_space(
-            session,
-            principal,
-            name="s",
-            dimensions=Dimensions(10, 10),
-            map_id=None,
-            visibility="public",
-        )
-
-
-def record(topic: str, value: bytes, offset: int, key: bytes = b"k") -> Record:
-    return Record(topic=topic, key=key, value=value, offset=offset)
-
-
-MakeConsumer = Callable[..., Consumer]
-
-
-@pytest.fixture
-async def consumer(context: ApiContext) -> AsyncIterator[MakeConsumer]:
-    """Consumers on `context`'s database, closed at the end of the test."""
-    made: list[Consumer] = []
-
-    def make(
-        log: MemoryEventLog,
-        *,
-        batch_wait_s: float = 0.05,
-        registry: CollectorRegistry | None = None,
-    ) -> Consumer:
-        worker = Consumer(
-            log,
-            writer_for(context.engine),
-            registry or CollectorRegistry(),
-            group="g",
-            batch_size=100,
-            batch_wait_s=batch_wait_s,
-            clock=FakeClock(),
-        )
-        made.append(worker)
-        return worker
-
-    yield make
-    for worker in made:
-        await worker.close()
-
-
-async def append_chat(log: MemoryEventLog, space_id: str, text: str) -> None:
-    message = chat(space_id, text)
-    await log.append(CHAT_TOPIC, message.conversation.encode(), message.to_bytes())
-
-
-@contextlib.asynccontextmanager
-async def running(worker: Consumer) -> AsyncIterator[asyncio.Task[None]]:
-    """`worker.run()` as a task for the duration of the block."""
-    task = asyncio.create_task(worker.run())
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def until_stored(context: ApiContext, count: int) -> None:
-    """Wait (up to 4 s) until at least `count` chat messages are in the database."""
-    for _ in range(200):
-        if await _count(context, ChatRow) >= count:
-            return
-        await asyncio.sleep(0.02)
-
-
-async def _count(context: ApiContext, model: Any) -> int:
-    async with context.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def test_a_batch_is_stored_once_even_when_replayed(
     context: ApiContext, consumer: MakeConsumer
 ) -> None:
-    space_id = await _space(context)
+    space_id = await make_space(context)
     log = MemoryEventLog()
     messages = [chat(space_id, f"m{i}") for i in range(5)]
     records = [record(CHAT_TOPIC, m.to_bytes(), i) for i, m in enumerate(messages)]
     worker = consumer(log)
     await worker.process(records)
     await worker.process(records)  # a replay after a crash before the offset commit
-    assert await _count(context, ChatRow) == 5
+    assert await count_rows(context, ChatRow) == 5
     async with context.sessions() as session:
         texts = list(await session.scalars(select(ChatRow.text).order_by(ChatRow.id)))
     assert texts == [f"m{i}" for i in range(5)]
@@ -143,31 +54,68 @@ async def test_a_batch_is_stored_once_even_when_replayed(
 async def test_poison_records_go_to_the_dead_letter_topic_and_the_rest_flows(
     context: ApiContext, consumer: MakeConsumer
 ) -> None:
-    space_id = await _space(context)
+    space_id = await make_space(context)
     log = MemoryEventLog()
     good = chat(space_id, "fine")
-    orphan = chat("no-such-space", "lost space")
     records = [
         record(CHAT_TOPIC, b"{not json", 0),
         record(CHAT_TOPIC, json.dumps({"id": "x"}).encode(), 1),
         record(CHAT_TOPIC, good.to_bytes(), 2),
-        record(CHAT_TOPIC, orphan.to_bytes(), 3),
-        record(CHAT_TOPIC, b"\xff\xfe", 4),
+        record(CHAT_TOPIC, b"\xff\xfe", 3),
     ]
     worker = consumer(log)
     await worker.process(records)
-    assert await _count(context, ChatRow) == 1
+    assert await count_rows(context, ChatRow) == 1
     dead = [json.loads(r.value) for r in log.records(CHAT_DLQ_TOPIC)]
-    assert [d["offset"] for d in dead] == [0, 1, 4, 3]
-    assert all(d["reason"] for d in dead)
-    assert dead[-1]["reason"].startswith("rejected by the database")
-    assert worker.metrics.dead_letters.labels(CHAT_TOPIC)._value.get() == 4
+    assert [d["offset"] for d in dead] == [0, 1, 3]
+    assert all(d["reason"].startswith("unparseable:") for d in dead)
+    assert worker.metrics.dead_letters.labels(CHAT_TOPIC)._value.get() == 3
+
+
+async def test_records_the_database_cannot_store_are_dead_lettered_not_retried_forever(
+    context: ApiContext, consumer: MakeConsumer
+) -> None:
+    """A NUL character (PostgreSQL refuses it in text), a timestamp beyond BIGINT, an
+    event's user id that is no string: each parses, and used to fail its whole batch
+    with a database error on every retry, stopping the consumer for good. Refused at
+    parse time, they are dead-lettered the same way on both databases."""
+    space_id = await make_space(context)
+    log = MemoryEventLog()
+    good = chat(space_id, "fine")
+    late = chat(space_id, "late", ts_ms=1).to_bytes()
+    beyond = late.replace(b'"ts_ms":1,', b'"ts_ms":9223372036854775808,')  # 2**63
+    event = {"id": new_id(), "kind": "joined", "spaceId": space_id, "ts": 5, "user_id": 7}
+    records = [
+        record(CHAT_TOPIC, chat(space_id, "nul \x00 here").to_bytes(), 0),
+        record(CHAT_TOPIC, chat(space_id, "nul in the name", sender_name="a\x00").to_bytes(), 1),
+        record(CHAT_TOPIC, beyond, 2),
+        record(CHAT_TOPIC, chat(space_id, "a backslash-u0000 typed out: \\u0000").to_bytes(), 3),
+        record(CHAT_TOPIC, good.to_bytes(), 4),
+        record(EVENTS_TOPIC, json.dumps(event).encode(), 5),
+    ]
+    worker = consumer(log)
+    await worker.process(records)
+    async with context.sessions() as session:
+        texts = set(await session.scalars(select(ChatRow.text)))
+    assert texts == {"fine", "a backslash-u0000 typed out: \\u0000"}
+    dead = {
+        d["offset"]: d["reason"]
+        for d in map(json.loads, (r.value for r in log.records(CHAT_DLQ_TOPIC)))
+    }
+    assert dead == {
+        0: "unparseable: a text holds a NUL character",
+        1: "unparseable: a text holds a NUL character",
+        2: "unparseable: the timestamp is out of range",
+    }
+    [dead_event] = [json.loads(r.value) for r in log.records(f"{EVENTS_TOPIC}.dlq")]
+    assert dead_event["reason"] == "unparseable: user_id must be a string"
+    assert await count_rows(context, SpaceEvent) == 0
 
 
 async def test_domain_events_are_stored_idempotently(
     context: ApiContext, consumer: MakeConsumer
 ) -> None:
-    space_id = await _space(context)
+    space_id = await make_space(context)
     log = MemoryEventLog()
     event = {
         "id": new_id(),
@@ -193,7 +141,7 @@ async def test_domain_events_are_stored_idempotently(
 async def test_the_loop_commits_after_storing_and_a_restart_resumes(
     context: ApiContext, consumer: MakeConsumer
 ) -> None:
-    space_id = await _space(context)
+    space_id = await make_space(context)
     log = MemoryEventLog()
     for i in range(3):
         await append_chat(log, space_id, f"a{i}")
@@ -203,7 +151,7 @@ async def test_the_loop_commits_after_storing_and_a_restart_resumes(
         await append_chat(log, space_id, f"b{i}")
     async with running(consumer(log)):
         await until_stored(context, 5)
-    assert await _count(context, ChatRow) == 5
+    assert await count_rows(context, ChatRow) == 5
 
 
 async def test_a_consumer_that_keeps_up_lets_the_next_batch_gather_for_the_batch_wait(
@@ -211,7 +159,7 @@ async def test_a_consumer_that_keeps_up_lets_the_next_batch_gather_for_the_batch
 ) -> None:
     """The in-memory log hands over its first record at once: without the wait, every
     record or two would be a transaction of its own."""
-    space_id = await _space(context)
+    space_id = await make_space(context)
     log = MemoryEventLog()
     worker = consumer(log, batch_wait_s=0.5)
     await append_chat(log, space_id, "first")
@@ -220,9 +168,9 @@ async def test_a_consumer_that_keeps_up_lets_the_next_batch_gather_for_the_batch
         for n in range(5):
             await append_chat(log, space_id, f"later {n}")
         await asyncio.sleep(0.1)
-        assert await _count(context, ChatRow) == 1  # still gathering
+        assert await count_rows(context, ChatRow) == 1  # still gathering
         await until_stored(context, 6)
-        assert await _count(context, ChatRow) == 6
+        assert await count_rows(context, ChatRow) == 6
         assert worker.batches == 2
 
 
@@ -251,7 +199,7 @@ async def test_a_failed_offset_commit_is_not_fatal(
 ) -> None:
     """The batch is stored, so the loop carries on: a later commit covers it, and a replay
     before that would insert nothing."""
-    space_id = await _space(context)
+    space_id = await make_space(context)
     log = MemoryEventLog()
     readers: list[_FlakyCommits] = []
 
@@ -267,7 +215,7 @@ async def test_a_failed_offset_commit_is_not_fatal(
         await until_stored(context, 1)
         await append_chat(log, space_id, "after the outage")
         await until_stored(context, 2)
-        assert await _count(context, ChatRow) == 2
+        assert await count_rows(context, ChatRow) == 2
         assert not task.done()
         assert readers[0].failed == 1
         assert registry.get_sample_value("metaverse_consumer_commit_failures_total") == 1
