@@ -17,6 +17,13 @@ to websockets as before.
 
 Everything else stays with websockets: the handshake, parsing and unmasking, the message
 size limit (which it checks across fragments too), pings, and the closing handshake.
+
+websockets would parse the frames a client sends right behind its upgrade request (in the
+same write) at once, before the handshake's response has gone out; a frame that broke a
+rule then (too big, too many, not UTF-8) could only fail the connection by cutting the
+socket, with neither the response nor a close frame. So the bytes after the request wait,
+with reading paused, until the gateway attaches (`_before_open`), and are read as if they
+had just come.
 """
 
 from __future__ import annotations
@@ -76,6 +83,10 @@ class GatewaySocket(ServerConnection):
         self._on_message: MessageHandler = self._early_message
         self._on_lost: Callable[[], None] | None = None
         self._early: list[str | bytes] = []
+        # Before the handshake's response: the request's last three bytes read so far
+        # (its end may span two reads), then the bytes read after it, for `attach`.
+        self._request_tail = b""
+        self._after_request: bytes | None = None
         self._lost = False
         self._fragments: list[bytes] = []
         self._text = False
@@ -87,6 +98,11 @@ class GatewaySocket(ServerConnection):
         early, self._early = self._early, []
         for data in early:
             on_message(data)
+        after_request, self._after_request = self._after_request, None
+        if after_request is not None:
+            self.transport.resume_reading()
+            if after_request and not self._lost:
+                self.data_received(after_request)
         if self._lost:
             on_lost()
 
@@ -104,9 +120,31 @@ class GatewaySocket(ServerConnection):
         """A message after the gateway is done with the connection."""
 
     def data_received(self, data: bytes) -> None:
+        if self.protocol.state is State.CONNECTING:
+            data = self._before_open(data)
+            if not data:
+                return
         taken = self._take_text_frames(data)
         if taken < len(data):
             super().data_received(data[taken:] if taken else data)
+
+    def _before_open(self, data: bytes) -> bytes:
+        """Of `data`, read before the handshake's response, what websockets may parse: up
+        to the end of the upgrade request (its first blank line: it has no body). What
+        follows waits for `attach`, and reading pauses until then."""
+        if self._after_request is None:
+            tail = self._request_tail
+            end = (tail + data).find(b"\r\n\r\n")
+            if end < 0:
+                self._request_tail = (tail + data)[-3:]
+                return data
+            end += 4 - len(tail)
+            self._after_request, data = data[end:], data[:end]
+        else:
+            self._after_request, data = self._after_request + data, b""
+        if self._after_request:
+            self.transport.pause_reading()
+        return data
 
     def _take_text_frames(self, data: bytes) -> int:
         """Hand on the whole, masked, unfragmented text frames at the start of `data`

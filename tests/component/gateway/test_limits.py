@@ -237,6 +237,98 @@ async def test_flooding_closes_with_policy_violation(world_factory: Any) -> None
     assert code == 1008
 
 
+def upgrade_request() -> bytes:
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+
+def server_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of each whole unmasked frame in `data`."""
+    frames, at = [], 0
+    while len(data) - at >= 2:
+        length, start = data[at + 1] & 0x7F, at + 2
+        if length == 126:
+            length, start = int.from_bytes(data[at + 2 : at + 4]), at + 4
+        elif length == 127:
+            length, start = int.from_bytes(data[at + 2 : at + 10]), at + 10
+        if start + length > len(data):
+            break
+        frames.append((data[at] & 0x0F, data[start : start + length]))
+        at = start + length
+    return frames
+
+
+LEAVE = masked(Opcode.TEXT, b'{"type":"leave","payload":{}}')
+
+
+async def handshake_with(
+    world: World, frames: bytes, *, chunk: int = 0
+) -> tuple[asyncio.StreamReader, Any]:
+    """A raw connection that sends its upgrade request and `frames` in one write (or in
+    writes of `chunk` bytes); the server's response is read."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", world.port)
+    data = upgrade_request() + frames
+    for at in range(0, len(data), chunk or len(data)):
+        writer.write(data[at : at + (chunk or len(data))])
+        await writer.drain()
+        await asyncio.sleep(0)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), FRAME_TIMEOUT_S)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return reader, writer
+
+
+@pytest.mark.parametrize(
+    ("frames", "overrides", "code", "reason"),
+    [
+        # Beyond the frame rate's burst (200), and beyond a burst set lower.
+        (LEAVE * 300, {}, 1008, "too many frames"),
+        (LEAVE * 30, {"frame_rate_per_s": 10, "frame_burst": 20}, 1008, "too many frames"),
+        # The rules websockets itself enforces.
+        (masked(Opcode.TEXT, b"x" * 70_000), {}, 1009, ""),
+        (LEAVE + masked(Opcode.TEXT, b'{"type": "\xff"}'), {}, 1007, ""),
+        (LEAVE + bytes([0x83, 0x80, 0, 0, 0, 0]), {}, 1002, ""),
+    ],
+    ids=["flood", "flood-low-burst", "too-big", "not-utf8", "bad-opcode"],
+)
+async def test_frames_sent_with_the_handshake_get_a_close_frame_not_a_cut_socket(
+    world_factory: Any, frames: bytes, overrides: dict[str, Any], code: int, reason: str
+) -> None:
+    """The upgrade request and frames breaking a rule in one write: the server answers
+    the handshake, then closes with the documented code (websockets alone would parse
+    those frames before answering, and could only cut the socket)."""
+    world: World = await world_factory(**overrides)
+    reader, writer = await handshake_with(world, frames)
+    try:
+        data = await asyncio.wait_for(reader.read(), FRAME_TIMEOUT_S)  # up to the server's EOF
+    finally:
+        writer.close()
+    opcode, payload = server_frames(data)[-1]
+    assert opcode == Opcode.CLOSE
+    assert int.from_bytes(payload[:2]) == code
+    assert reason in payload[2:].decode()
+
+
+@pytest.mark.parametrize(("count", "chunk"), [(150, 0), (3, 1), (3, 7)])
+async def test_frames_sent_with_the_handshake_within_the_limits_are_all_answered(
+    world: World, count: int, chunk: int
+) -> None:
+    reader, writer = await handshake_with(world, LEAVE * count, chunk=chunk)
+    data = b""
+    try:
+        while len(frames := server_frames(data)) < count:
+            data += await asyncio.wait_for(reader.read(65536), FRAME_TIMEOUT_S)
+        with pytest.raises(TimeoutError):  # nothing more: no close
+            await asyncio.wait_for(reader.read(65536), 0.3)
+    finally:
+        writer.close()
+    assert {(opcode, json.loads(payload)["payload"]["code"]) for opcode, payload in frames} == {
+        (Opcode.TEXT, "not_joined")
+    }
+
+
 async def test_a_client_that_cannot_keep_up_is_closed_and_leaves(world_factory: Any) -> None:
     world: World = await world_factory(outbox_frames=16)
     space = await world.space(10, 10, areas=SPAWN)
