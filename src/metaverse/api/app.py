@@ -24,6 +24,7 @@ from metaverse.api.routes import (
     auth,
     catalogue,
     chat,
+    docs,
     health,
     media,
     members,
@@ -32,6 +33,7 @@ from metaverse.api.routes import (
     users,
     web,
 )
+from metaverse.api.security import SecurityHeadersMiddleware
 from metaverse.assets.demo import ASSETS_URL_PREFIX, STATIC_DIR
 from metaverse.media.store import MEDIA_URL_PREFIX, MediaStore
 
@@ -64,11 +66,15 @@ def create_app(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI
         version=__version__,
         summary="A self-hostable 2D virtual space with proximity video calls and spatial chat.",
         lifespan=lifespan or _no_lifespan,
+        # One documentation page, served with a policy of its own (`routes/docs.py`).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.context = context
     install_error_handlers(app)
     app.include_router(_api_router(), prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(web.pages)
     app.mount(ASSETS_URL_PREFIX, StaticFiles(directory=STATIC_DIR), name="assets")
     app.mount(web.WEB_URL_PREFIX, web.web_files(), name="web")
@@ -89,4 +95,8 @@ def create_app(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI
     upload_limit = {API_PREFIX + media.UPLOAD_PATH: media.MAX_UPLOAD_BODY_BYTES}
     app.add_middleware(BodyLimitMiddleware, limits=upload_limit)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(context.registry))
+    settings = context.settings
+    app.add_middleware(
+        SecurityHeadersMiddleware, gateway_url=settings.gateway_url, ws_port=settings.ws_port
+    )
     return app

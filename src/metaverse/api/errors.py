@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from metaverse.api.fields import INVALID_CHARACTERS
 from metaverse.errors import MetaverseError, RateLimited
@@ -23,6 +24,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
 }
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 # Pydantic's own `string_unicode`: a JSON string holding half of a UTF-16 pair.
 _CHARACTER_ERRORS = frozenset({INVALID_CHARACTERS, "string_unicode"})
 
@@ -67,11 +69,26 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    headers = dict(exc.headers) if exc.headers else None
-    return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+    headers = {name.lower(): value for name, value in (exc.headers or {}).items()}
+    if exc.status_code == 405:
+        headers["allow"] = _allowed_methods(request) or headers.get("allow", "")
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path: Starlette's 405 names only the methods
+    of the first route whose path matched, and each FastAPI route has one. Mounts (static
+    files) answer their own 405 with their own list."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    allowed = [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed)
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

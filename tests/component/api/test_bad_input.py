@@ -95,3 +95,23 @@ async def test_sql_metacharacters_are_just_text(api: Api) -> None:
     )
     space = await api.client.get(f"/api/v1/space/{named.json()['spaceId']}", headers=user)
     assert space.json()["name"] == "'); DROP TABLE spaces; --"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/api/v1/space/s1", "GET, PATCH, DELETE"),
+        ("PUT", "/api/v1/chatroom", "GET, POST"),
+        ("POST", "/api/v1/chatroom/r1/messages/m1", "DELETE"),
+        ("PATCH", "/api/v1/signup", "POST"),
+        ("POST", "/", "GET, HEAD"),
+        ("POST", "/web/app.js", "GET, HEAD"),
+    ],
+)
+async def test_405_names_every_method_the_path_takes(
+    api: Api, method: str, path: str, allow: str
+) -> None:
+    response = await api.client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers.get_list("allow") == [allow]
+    assert response.json()["code"] == "method_not_allowed"
