@@ -84,6 +84,17 @@ class Settings(BaseSettings):
     outbox_frames: int = Field(1024, ge=16)
     batch_tick_ms: int = Field(50, ge=1, le=1000)
     ping_interval_s: float = Field(20, gt=0)
+    # Several gateways on one Redis: a space's host holds a lease this long and renews it
+    # three times as often; when its host is gone, another gateway takes the space over
+    # within about this long.
+    lease_ttl_s: float = Field(3.0, ge=0.5, le=60)
+    # A gateway whose load (users connected, relative to `gateway_capacity`) is above this
+    # share hands a new space to the least-loaded live gateway instead of hosting it.
+    host_load_threshold: float = Field(0.8, gt=0, le=1)
+    gateway_capacity: int = Field(2000, ge=1)
+    # How long a stopping gateway (SIGTERM) may take to hand its spaces over before it
+    # closes its connections with 1012 (service restart).
+    drain_timeout_s: float = Field(10.0, ge=0, le=300)
 
     @field_validator("cors_origins", "ws_origins", mode="before")
     @classmethod
