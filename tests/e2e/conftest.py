@@ -176,7 +176,10 @@ NewPage = Callable[[], Page]
 
 @pytest.fixture
 def new_page(browser: Browser, platform: Platform) -> Iterator[NewPage]:
+    """Pages in contexts of their own; a test fails if the content policy blocked anything
+    on any of its pages (Chromium reports each block on the console)."""
     contexts: list[BrowserContext] = []
+    blocked: list[str] = []
 
     def open_page() -> Page:
         context = browser.new_context(
@@ -186,11 +189,19 @@ def new_page(browser: Browser, platform: Platform) -> Iterator[NewPage]:
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                blocked.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
+        return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert not blocked, blocked
 
 
 @dataclass
