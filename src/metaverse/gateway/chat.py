@@ -150,15 +150,7 @@ class ChatRelay:
                 raise ChatError("rate_limited", "too many messages; slow down", retryable=True)
             chat, routing = self._prepare(host, connection, message, lookups)
         except ChatError as error:
-            frame = _error_frame(client_id, error)
-            replies = self._replies.get(connection)
-            if replies is None:
-                connection.send(frame)
-                return
-            # Behind the replies still owed.
-            ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-            ready.set_result(frame)
-            replies.owed.append(ready)
+            self._answer(connection, _error_frame(client_id, error))
             return
         replies = self._owe(connection)
         reply: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -169,6 +161,20 @@ class ChatRelay:
             here=functools.partial(self._deliver_here, chat, routing),
             done=functools.partial(self._stored, replies, reply, chat, client_id),
         )
+
+    def refuse(self, connection: Connection, client_id: str, code: str, message: str) -> None:
+        """A chat frame that failed validation: `chat-error`, in turn with the other replies."""
+        self._answer(connection, _error_frame(client_id, ChatError(code, message)))
+
+    def _answer(self, connection: Connection, frame: str) -> None:
+        """Send a reply that is ready now, behind the replies still owed."""
+        replies = self._replies.get(connection)
+        if replies is None:
+            connection.send(frame)
+            return
+        ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        ready.set_result(frame)
+        replies.owed.append(ready)
 
     def _stored(
         self,

@@ -383,9 +383,13 @@ class Gateway:
         return message
 
     def refuse_frame(self, connection: Connection, error: ProtocolError) -> None:
-        """Answer a frame that can't be acted on; the connection stays open."""
+        """Answer a frame that can't be acted on; the connection stays open. A chat
+        message with a `clientId` is answered as chat messages are, with `chat-error`."""
         self.metrics.frames_in.labels("invalid").inc()
-        self._error(connection, error.code, error.message)
+        if error.client_id is not None and connection.joined and CHAT in connection.capabilities:
+            self.chat.refuse(connection, error.client_id, error.code, error.message)
+        else:
+            self._error(connection, error.code, error.message)
 
     # Replies.
 

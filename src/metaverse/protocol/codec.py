@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from metaverse.protocol.messages import CLIENT_MESSAGES, ClientMessage, Move
+from metaverse.protocol.messages import CLIENT_MESSAGES, Chat, ClientMessage, Move, Payload
 
 # A move as compact JSON spells it (`JSON.stringify`, the SDKs): most of what clients send,
 # so it skips the JSON parser. Any other spelling takes the general path.
@@ -17,12 +17,14 @@ _MOVE = re.compile(rf'\{{"type":"move","payload":\{{"x":{_INTEGER},"y":{_INTEGER
 
 
 class ProtocolError(Exception):
-    """A frame that cannot be acted on; answered with `error {code, message}`."""
+    """A frame that cannot be acted on; answered with `error {code, message}`, or with
+    `chat-error` when it is a chat message with a valid `client_id` to answer to."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, client_id: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.client_id = client_id
 
 
 def decode(text: str | bytes) -> ClientMessage:
@@ -50,12 +52,22 @@ def decode(text: str | bytes) -> ClientMessage:
     try:
         message: ClientMessage = model.model_validate(payload)  # type: ignore[assignment]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "payload"
-        raise ProtocolError(
-            "invalid_message", f"{frame['type']}: {where}: {first['msg']}"
-        ) from None
+        raise _invalid(frame["type"], model, payload, exc) from None
     return message
+
+
+def _invalid(
+    type_: str, model: type[Payload], payload: dict[str, Any], exc: ValidationError
+) -> ProtocolError:
+    """What is wrong with a payload that failed validation (its first error)."""
+    errors = exc.errors()
+    first = errors[0]
+    code = "invalid_characters" if first["type"] == "invalid_characters" else "invalid_message"
+    where = ".".join(str(part) for part in first["loc"]) or "payload"
+    client_id = payload.get("clientId") if model is Chat else None
+    if not isinstance(client_id, str) or any(e["loc"][:1] == ("clientId",) for e in errors):
+        client_id = None  # none, or itself invalid: nothing to answer a chat-error to
+    return ProtocolError(code, f"{type_}: {where}: {first['msg']}", client_id=client_id)
 
 
 # Compact JSON (orjson: UTF-8, no spaces) for everything the platform encodes or decodes

@@ -161,9 +161,13 @@ async def world_factory(
     stack: list[World] = []
 
     async def make(**overrides: Any) -> World:
-        path = tmp_path / f"gw{len(stack)}.db"
-        shutil.copyfile(sqlite_template, path)
-        settings = make_settings(database_url=f"sqlite+aiosqlite:///{path}", **overrides)
+        """A gateway with `overrides` to its settings; on a SQLite file of its own unless
+        they name a `database_url`."""
+        if "database_url" not in overrides:
+            path = tmp_path / f"gw{len(stack)}.db"
+            shutil.copyfile(sqlite_template, path)
+            overrides["database_url"] = f"sqlite+aiosqlite:///{path}"
+        settings = make_settings(**overrides)
         clock = FakeClock()
         context = ApiContext.build(settings, clock)
         gateway = build_gateway(context)

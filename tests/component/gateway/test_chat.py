@@ -198,6 +198,9 @@ async def test_bad_chat_input_stores_and_delivers_nothing(world: World) -> None:
     assert (await say(a, "space", "x" * 2000))["type"] == "chat-ack"
     await b.expect("chat")
     await a.send("chat", {"scope": "shout", "text": "hi", "clientId": "c1"})
+    error = await a.expect("chat-error")
+    assert error["code"] == "invalid_message" and error["clientId"] == "c1"
+    await a.send("chat", {"scope": "shout", "text": "hi"})
     assert (await a.expect("error"))["code"] == "invalid_message"
     log = world.gateway.event_log
     assert isinstance(log, MemoryEventLog) and len(log.records(CHAT_TOPIC)) == 1
