@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         "gateway",
         help="run the realtime WebSocket gateway alone",
         description="Run the realtime gateway on WS_PORT (WebSocket at / and /ws; "
-        "/healthz and /metrics over plain HTTP). Run `metaverse migrate` first.",
+        "/healthz, /readyz and /metrics over plain HTTP). Run `metaverse migrate` first.",
     )
     commands.add_parser(
         "consumer",

@@ -157,12 +157,17 @@ class Gateway:
                 await asyncio.wait(late, timeout=STOP_GRACE_S)
             await self.recorder.drain()
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    def process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | asyncio.Task[Response] | None:
         path = request.path.split("?", 1)[0]
         if path in WS_PATHS:
             return None
         if path == "/healthz":
             return connection.respond(HTTPStatus.OK, '{"status":"ok"}\n')
+        if path == "/readyz":
+            # Only this path awaits: websockets awaits what it is given back.
+            return asyncio.ensure_future(self._readyz(connection))
         if path == "/metrics":
             body = generate_latest(self.registry)
             headers = Headers(
@@ -170,6 +175,15 @@ class Gateway:
             )
             return Response(200, "OK", headers, body)
         return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+
+    async def _readyz(self, connection: ServerConnection) -> Response:
+        """200 while pub/sub answers a ping within 2 s, else 503: without it this gateway
+        can neither deliver chat nor reach the other gateways."""
+        try:
+            await asyncio.wait_for(self.pubsub.ping(), 2.0)
+        except Exception:
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, '{"status":"unavailable"}\n')
+        return connection.respond(HTTPStatus.OK, '{"status":"ok"}\n')
 
     async def handler(self, websocket: ServerConnection) -> None:
         assert isinstance(websocket, GatewaySocket)
