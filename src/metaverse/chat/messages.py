@@ -122,7 +122,7 @@ class ChatMessage:
         ):
             raise ValueError(_what_is_wrong(data))
         id_, space_id, conversation, sender_id, sender_name, text = texts
-        # In declaration order: passing them by keyword made the whole check a fifth slower.
+        # In declaration order: passing them by keyword makes the whole check a fifth slower.
         return cls(
             id_,
             space_id,

@@ -39,7 +39,7 @@ class BulkInsert:
     """Inserting many rows of one table at once, skipping ids already stored.
 
     Built once per table, so that no statement is compiled per batch (compiling a
-    multi-row VALUES statement cost ~200 µs of CPU per row, most of the consumer's time):
+    multi-row VALUES statement costs ~200 µs of CPU per row, most of the consumer's time):
 
     - PostgreSQL: one `INSERT ... SELECT * FROM unnest(<one array per column>)`, the same
       statement text (and prepared statement) whatever the batch size, and the cheapest

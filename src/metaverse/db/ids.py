@@ -38,5 +38,5 @@ def encode_id(value: int) -> str:
     """The 128-bit `value` as 26 base-32 digits, most significant first.
 
     Every chat message gets an id: looking digits up two at a time takes a third of the
-    time 26 divisions took."""
+    time of 26 divisions."""
     return "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])

@@ -51,7 +51,7 @@ def text_frame(payload: bytes) -> bytes:
     websockets' `send_text` frames it, for an open connection without extensions.
 
     The flusher's hot path: twenty thousand writes a second at a thousand `batch` clients,
-    where going through websockets' frame objects cost six times as much. Everything else
+    where going through websockets' frame objects costs six times as much. Everything else
     (control frames, closing, a backed-up socket) still goes through websockets."""
     length = len(payload)
     if length < 126:
@@ -75,12 +75,13 @@ class Flusher:
     queued meanwhile goes out in one socket write. `batch` connections are enrolled in one
     of TICK_SLICES slots, and one timer writes a slot every tick / TICK_SLICES, so each
     `batch` connection is written once a tick (a frame waits at most one tick) and reading
-    gets its turn between slots: flushing every connection at one instant stalled reading
-    for as long as writing to a thousand sockets takes.
+    gets its turn between slots: flushing every connection at one instant would stall
+    reading for as long as writing to a thousand sockets takes.
 
     Because an enrolled connection is written every tick anyway, queueing a frame for it is
     only an append to its outbox (`Connection.sender`): at a thousand clients that is two
-    hundred thousand frames a second, and a method call for each was a tenth of the loop.
+    hundred thousand frames a second, and a method call for each would be a tenth of the
+    loop.
     The timer runs while any `batch` connection is enrolled.
     """
 

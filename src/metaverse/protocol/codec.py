@@ -72,14 +72,14 @@ def _invalid(
 
 # Compact JSON (orjson: UTF-8, no spaces) for everything the platform encodes or decodes
 # on a hot path (frames, chat records and deliveries, domain events): the standard
-# library's encoder took 3 µs for a chat record, orjson 0.2.
+# library's encoder takes 3 µs for a chat record, orjson 0.2.
 
 
 def dumps(value: Any) -> bytes:
     """`value` as compact JSON, in a bytes object of its own size.
 
     orjson's own result keeps its whole working buffer, about 4 KiB however short the
-    JSON: the in-memory event log keeps up to 100,000 records, which made 400 MB of them.
+    JSON: the in-memory event log keeps up to 100,000 records, which would make 400 MB of them.
     The copy costs a tenth of a microsecond."""
     return bytes(memoryview(orjson.dumps(value)))
 
