@@ -132,23 +132,34 @@ class Recording:
 
 
 class DeadLettersFail:
-    """An event log whose dead-letter appends of `mine` records fail, as when the broker
-    is away; everything else goes to `inner`."""
+    """An event log whose first `failures` dead-letter appends of `mine` records fail, as
+    when the broker is away; everything else goes to `inner`. `dead_lettered` keeps the
+    values of the dead letters it did store (on a shared Kafka, other tests' consumer
+    groups may dead-letter the same records: this tells what this consumer did)."""
 
-    def __init__(self, inner: EventLog, mine: Callable[[bytes], bool]) -> None:
+    def __init__(self, inner: EventLog, mine: Callable[[bytes], bool], failures: int = 1) -> None:
         self._inner = inner
         self._mine = mine
+        self._failures = failures
         self.failed = 0
+        self.dead_lettered: list[bytes] = []
+
+    def _fails(self, topic: str, value: bytes) -> bool:
+        if topic.endswith(".dlq") and self._mine(value) and self.failed < self._failures:
+            self.failed += 1
+            return True
+        return False
 
     async def append(self, topic: str, key: bytes, value: bytes) -> None:
-        if topic.endswith(".dlq") and self._mine(value):
-            self.failed += 1
+        if self._fails(topic, value):
             raise EventLogUnavailable("the broker is away (injected)")
         await self._inner.append(topic, key, value)
+        if topic.endswith(".dlq"):
+            self.dead_lettered.append(value)
 
     def append_soon(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
-        if topic.endswith(".dlq") and self._mine(value):
-            self.failed += 1
+        """Not used by the consumer (it awaits each dead letter); kept for the protocol."""
+        if self._fails(topic, value):
             failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             failed.set_exception(EventLogUnavailable("the broker is away (injected)"))
             return failed

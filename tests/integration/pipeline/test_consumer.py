@@ -102,8 +102,9 @@ async def test_poison_records_are_dead_lettered_while_the_rest_flows(world: Worl
     )
     values = " ".join(envelope["value"] for envelope in envelopes)
     assert orphan not in values
-    [reason] = [e["reason"] for e in envelopes if garbled in e["value"]]
-    assert reason.startswith("unparseable:")
+    # Other tests' consumer groups, reading the same topics, may dead-letter it too.
+    reasons = [e["reason"] for e in envelopes if garbled in e["value"]]
+    assert reasons and all(reason.startswith("unparseable:") for reason in reasons), reasons
     dead = await asyncio.to_thread(
         platform.consumer_metric, "metaverse_consumer_dead_letters_total", topic=CHAT_TOPIC
     )

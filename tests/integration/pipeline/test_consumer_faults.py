@@ -292,19 +292,24 @@ async def test_a_poison_record_whose_dead_letter_fails_is_dead_lettered_after_a_
     )
     ids = await bench.send()
 
-    refusing = DeadLettersFail(bench.log, lambda value: marker.encode() in value)
-    await fails(bench.consumer(log=refusing))
-    assert refusing.failed == 1
+    log = DeadLettersFail(bench.log, lambda value: marker.encode() in value)
+    await fails(bench.consumer(log=log))
+    assert log.failed == 1
 
-    async with running(bench.consumer()):
+    async def dead_lettered() -> bool:
+        return any(marker.encode() in value for value in log.dead_lettered)
+
+    async with running(bench.consumer(log=log)):  # the broker is back
+        await eventually(dead_lettered, "the next consumer dead-lettering the record", TIMEOUT_S)
         await bench.until_stored(ids)
 
-        def found(envelopes: list[dict[str, str]]) -> bool:
-            return any(marker in envelope["value"] for envelope in envelopes)
+    def found(envelopes: list[dict[str, str]]) -> bool:
+        return any(marker in envelope["value"] for envelope in envelopes)
 
-        envelopes = await asyncio.to_thread(
-            read_records, bench.broker, CHAT_DLQ_TOPIC, dlq_start, found
-        )
-    [dead] = [envelope for envelope in envelopes if marker in envelope["value"]]
-    assert dead["reason"].startswith("unparseable:")
+    envelopes = await asyncio.to_thread(
+        read_records, bench.broker, CHAT_DLQ_TOPIC, dlq_start, found
+    )
+    # Other tests' consumer groups, reading the same topics, may dead-letter it too.
+    reasons = [envelope["reason"] for envelope in envelopes if marker in envelope["value"]]
+    assert all(reason.startswith("unparseable:") for reason in reasons), reasons
     assert await bench.stored() == (ids, COUNT)
