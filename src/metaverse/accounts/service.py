@@ -14,8 +14,8 @@ from metaverse.accounts.passwords import Passwords
 from metaverse.accounts.ratelimit import RateLimiter
 from metaverse.accounts.tokens import AccessTokens, hash_refresh_token, new_refresh_token
 from metaverse.clock import Clock
+from metaverse.db.atomic import lock_table
 from metaverse.db.ids import new_id
-from metaverse.db.locks import lock_table
 from metaverse.db.models import RefreshToken, User
 from metaverse.errors import (
     Conflict,

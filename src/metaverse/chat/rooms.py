@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metaverse.accounts.tokens import Principal
+from metaverse.db.atomic import insert_if_absent, parent_must_exist
 from metaverse.db.ids import new_id
-from metaverse.db.models import ChatRoom, ChatRoomMember, User
+from metaverse.db.models import ChatRoom, ChatRoomMember, Space, User
 from metaverse.errors import Forbidden, NotFound, UnknownId
 from metaverse.spaces.access import check_enter, load_space
 
@@ -39,11 +40,15 @@ async def load_room(session: AsyncSession, principal: Principal, room_id: str) -
     """A room the caller may see: its space is open to them, and it is public or theirs."""
     room = await session.get(ChatRoom, room_id)
     if room is None:
-        raise NotFound("no chat room has that id")
+        raise _no_room()
     await check_enter(session, await load_space(session, room.space_id), principal)
     if room.private and not await is_room_member(session, room.id, principal.user_id):
-        raise NotFound("no chat room has that id")  # private rooms are invisible to others
+        raise _no_room()  # private rooms are invisible to others
     return room
+
+
+def _no_room() -> NotFound:
+    return NotFound("no chat room has that id")
 
 
 def check_owner(room: ChatRoom, principal: Principal) -> None:
@@ -70,10 +75,11 @@ async def create_room(
         private=private,
         owner_id=principal.user_id,
     )
-    session.add(room)
-    await session.flush()
-    session.add(ChatRoomMember(room_id=room.id, user_id=principal.user_id))
-    await session.commit()
+    async with parent_must_exist(session, Space, space.id, UnknownId("no space has that id")):
+        session.add(room)
+        await session.flush()
+        session.add(ChatRoomMember(room_id=room.id, user_id=principal.user_id))
+        await session.commit()
     return room_view(room, member=True)
 
 
@@ -109,20 +115,31 @@ async def update_room(
 ) -> dict[str, Any]:
     room = await load_room(session, principal, room_id)
     check_owner(room, principal)
-    if name is not UNSET:
-        room.name = name
-    if description is not UNSET:
-        room.description = description
-    if private is not UNSET:
-        room.private = private
-    await session.commit()
+    changes = {"name": name, "description": description, "private": private}
+    changes = {field: value for field, value in changes.items() if value is not UNSET}
+    if changes:
+        # Conditional on the row still being there: a room deleted meanwhile is not found.
+        updated = await session.scalar(
+            update(ChatRoom).where(ChatRoom.id == room.id).values(changes).returning(ChatRoom.id)
+        )
+        if updated is None:
+            raise _no_room()
+        await session.commit()
     return room_view(room, member=True)
 
 
 async def delete_room(session: AsyncSession, principal: Principal, room_id: str) -> None:
     room = await load_room(session, principal, room_id)
     check_owner(room, principal)
-    await session.delete(room)  # members and messages go with it (ON DELETE CASCADE)
+    # Members and messages go with it (ON DELETE CASCADE). Of concurrent deletions one
+    # finds the row; the others are told it does not exist, as they would be after.
+    deleted = await session.scalar(
+        delete(ChatRoom)
+        .where(ChatRoom.id == room.id, ChatRoom.owner_id == principal.user_id)
+        .returning(ChatRoom.id)
+    )
+    if deleted is None:
+        raise _no_room()
     await session.commit()
 
 
@@ -132,18 +149,19 @@ async def join_room(session: AsyncSession, principal: Principal, room_id: str) -
         return
     if room.private:  # pragma: no cover - load_room hides private rooms from non-members
         raise Forbidden("private rooms are joined by invitation")
-    session.add(ChatRoomMember(room_id=room.id, user_id=principal.user_id))
-    await session.commit()
+    await _add_member(session, room.id, principal.user_id)
 
 
 async def leave_room(session: AsyncSession, principal: Principal, room_id: str) -> None:
     room = await load_room(session, principal, room_id)
     if room.owner_id == principal.user_id:
         raise Forbidden("the owner cannot leave their room; delete it instead")
-    member = await session.get(ChatRoomMember, (room.id, principal.user_id))
-    if member is not None:
-        await session.delete(member)
-        await session.commit()
+    await session.execute(
+        delete(ChatRoomMember).where(
+            ChatRoomMember.room_id == room.id, ChatRoomMember.user_id == principal.user_id
+        )
+    )
+    await session.commit()
 
 
 async def invite(session: AsyncSession, principal: Principal, room_id: str, user_id: str) -> None:
@@ -151,9 +169,14 @@ async def invite(session: AsyncSession, principal: Principal, room_id: str, user
     check_owner(room, principal)
     if await session.get(User, user_id) is None:
         raise UnknownId("no user has that id")
-    if not await is_room_member(session, room.id, user_id):
-        session.add(ChatRoomMember(room_id=room.id, user_id=user_id))
-        await session.commit()
+    await _add_member(session, room.id, user_id)
+
+
+async def _add_member(session: AsyncSession, room_id: str, user_id: str) -> None:
+    """Make `user_id` a member; already being one (a concurrent request, say) is fine."""
+    async with parent_must_exist(session, ChatRoom, room_id, _no_room()):
+        if await insert_if_absent(session, ChatRoomMember, room_id=room_id, user_id=user_id):
+            await session.commit()
 
 
 async def list_members(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metaverse.accounts.tokens import Principal
@@ -86,11 +86,17 @@ async def delete_message(
     )
     if not allowed:
         raise Forbidden("only the author, the room's owner or a space moderator may delete it")
-    if row.deleted_at is None:
-        row.deleted_at = datetime.fromtimestamp(clock.now(), UTC)
-        row.deleted_by = principal.user_id
-        row.text = ""
-        await session.commit()
+    # The first deletion writes the tombstone (and who made it); later ones change nothing.
+    await session.execute(
+        update(ChatMessageRow)
+        .where(ChatMessageRow.id == row.id, ChatMessageRow.deleted_at.is_(None))
+        .values(
+            deleted_at=datetime.fromtimestamp(clock.now(), UTC),
+            deleted_by=principal.user_id,
+            text="",
+        )
+    )
+    await session.commit()
     await pipeline.announce_deletion(room.space_id, row.id)
 
 

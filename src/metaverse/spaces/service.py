@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metaverse.accounts.tokens import Principal
+from metaverse.db.atomic import parent_must_exist
 from metaverse.db.ids import new_id
 from metaverse.db.models import Map, Space, SpaceArea, SpaceElement, SpaceMember
 from metaverse.errors import InvalidInput, UnknownId
@@ -75,8 +76,15 @@ async def create_space(
 async def delete_space(session: AsyncSession, principal: Principal, space_id: str) -> None:
     space = await load_space(session, space_id)
     check_owner(space, principal)
-    # Elements, areas and members go with it through ON DELETE CASCADE.
-    await session.execute(delete(Space).where(Space.id == space.id))
+    # Elements, areas and members go with it through ON DELETE CASCADE. Of concurrent
+    # deletions one finds the row; the others are told it is unknown, as they would be after.
+    deleted = await session.scalar(
+        delete(Space)
+        .where(Space.id == space.id, Space.owner_id == principal.user_id)
+        .returning(Space.id)
+    )
+    if deleted is None:
+        raise UnknownId("no space has that id")
     await session.commit()
 
 
@@ -90,11 +98,16 @@ async def update_space(
 ) -> dict[str, Any]:
     space = await load_space(session, space_id)
     check_owner(space, principal)
-    if name is not None:
-        space.name = name
-    if visibility is not None:
-        space.visibility = visibility
-    await session.commit()
+    changes = {"name": name, "visibility": visibility}
+    changes = {field: value for field, value in changes.items() if value is not None}
+    if changes:
+        # Conditional on the row still being there: a space deleted meanwhile is unknown.
+        updated = await session.scalar(
+            update(Space).where(Space.id == space.id).values(changes).returning(Space.id)
+        )
+        if updated is None:
+            raise UnknownId("no space has that id")
+        await session.commit()
     return space_summary(space)
 
 
@@ -157,8 +170,9 @@ async def add_element(
             f"({x}, {y}) is outside the {space.width}x{space.height} space", code="out_of_bounds"
         )
     placed = SpaceElement(id=new_id(), space_id=space.id, element_id=element_id, x=x, y=y)
-    session.add(placed)
-    await session.commit()
+    async with parent_must_exist(session, Space, space.id, UnknownId("no space has that id")):
+        session.add(placed)
+        await session.commit()
     return placed.id
 
 
@@ -169,6 +183,11 @@ async def delete_element(session: AsyncSession, principal: Principal, placed_id:
         raise UnknownId("no placed element has that id")
     space = await load_space(session, placed.space_id)
     await check_manage(session, space, principal)
-    await session.delete(placed)
+    # Of concurrent deletions one removes the row; the others find no such element.
+    deleted = await session.scalar(
+        delete(SpaceElement).where(SpaceElement.id == placed.id).returning(SpaceElement.id)
+    )
+    if deleted is None:
+        raise UnknownId("no placed element has that id")
     await session.commit()
     return space.id
