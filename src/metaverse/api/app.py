@@ -18,6 +18,7 @@ from metaverse.api.middleware import (
     MetricsMiddleware,
     TextParamsMiddleware,
 )
+from metaverse.api.openapi import install_openapi
 from metaverse.api.routes import (
     admin,
     analytics,
@@ -72,6 +73,7 @@ def create_app(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI
     )
     app.state.context = context
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(_api_router(), prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(docs.router)

@@ -68,7 +68,7 @@ CurrentUser = Annotated[Principal, Depends(require_user)]
 AdminUser = Annotated[Principal, Depends(require_admin)]
 
 
-def _auth_requirement(dependant: Dependant) -> bool | None:
+def auth_requirement(dependant: Dependant) -> bool | None:
     """None: no auth; False: any signed-in user; True: an admin."""
     found: bool | None = None
     for sub in dependant.dependencies:
@@ -76,7 +76,7 @@ def _auth_requirement(dependant: Dependant) -> bool | None:
             return True
         if sub.call is require_user:
             found = False
-        deeper = _auth_requirement(sub)
+        deeper = auth_requirement(sub)
         if deeper:
             return True
         if deeper is False:
@@ -87,7 +87,7 @@ def _auth_requirement(dependant: Dependant) -> bool | None:
 class AuthFirstRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        requirement = _auth_requirement(self.dependant)
+        requirement = auth_requirement(self.dependant)
         if requirement is None:
             return handler
 

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
@@ -27,6 +28,15 @@ _HTTP_CODES = {
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 # Pydantic's own `string_unicode`: a JSON string holding half of a UTF-16 pair.
 _CHARACTER_ERRORS = frozenset({INVALID_CHARACTERS, "string_unicode"})
+
+
+class ErrorBody(BaseModel):
+    """What every error answer holds; `details` (a list of `{field, message}` for invalid
+    input) only where there is more to say."""
+
+    code: str
+    message: str
+    details: Any = None
 
 
 def error_response(

@@ -10,6 +10,7 @@ from pydantic import Field
 from metaverse.accounts.service import TokenPair
 from metaverse.api.deps import AuthFirstRoute, Context, Session
 from metaverse.api.fields import Body, Password, Username
+from metaverse.api.openapi import errors
 
 router = APIRouter(route_class=AuthFirstRoute, tags=["accounts"])
 
@@ -42,20 +43,20 @@ def _tokens(pair: TokenPair) -> dict[str, Any]:
     }
 
 
-@router.post("/signup")
+@router.post("/signup", responses=errors(403, 429))
 async def signup(body: SignupBody, request: Request, context: Context, session: Session) -> Any:
     context.accounts.throttle(_client_address(request), body.username)
     user_id = await context.accounts.signup(session, body.username, body.password, body.type)
     return {"userId": user_id}
 
 
-@router.post("/signin")
+@router.post("/signin", responses=errors(403, 429))
 async def signin(body: SigninBody, request: Request, context: Context, session: Session) -> Any:
     context.accounts.throttle(_client_address(request), body.username)
     return _tokens(await context.accounts.signin(session, body.username, body.password))
 
 
-@router.post("/token/refresh")
+@router.post("/token/refresh", responses=errors(401))
 async def refresh(body: RefreshBody, context: Context, session: Session) -> Any:
     return _tokens(await context.accounts.refresh(session, body.refresh_token))
 

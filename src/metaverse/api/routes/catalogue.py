@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from metaverse.api.deps import AuthFirstRoute, Session
+from metaverse.api.openapi import errors
 from metaverse.world import catalogue, maps
 
 router = APIRouter(route_class=AuthFirstRoute, tags=["catalogue"])
@@ -27,6 +28,6 @@ async def list_maps(session: Session) -> Any:
     return {"maps": await maps.list_maps(session)}
 
 
-@router.get("/maps/{map_id}")
+@router.get("/maps/{map_id}", responses=errors(404))
 async def get_map(map_id: str, session: Session) -> Any:
     return await maps.get_map(session, map_id)

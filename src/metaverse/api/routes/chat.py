@@ -10,13 +10,14 @@ from pydantic import Field, StringConstraints
 
 from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Session
 from metaverse.api.fields import Body, ChatText, Id, Name
-from metaverse.chat import rooms, service
+from metaverse.api.openapi import errors
+from metaverse.chat import history, rooms, service
 
 router = APIRouter(route_class=AuthFirstRoute, tags=["chat"])
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Cursor = Annotated[str | None, Query(max_length=64)]
-Limit = Annotated[int, Query()]
+Limit = Annotated[int, Query(ge=1, le=history.MAX_LIMIT)]
 
 
 class RoomBody(Body):
@@ -61,12 +62,12 @@ async def list_rooms(
     return {"rooms": await rooms.list_rooms(session, user, space_id)}
 
 
-@router.get("/chatroom/{room_id}")
+@router.get("/chatroom/{room_id}", responses=errors(404))
 async def get_room(room_id: str, user: CurrentUser, session: Session) -> Any:
     return await rooms.get_room(session, user, room_id)
 
 
-@router.patch("/chatroom/{room_id}")
+@router.patch("/chatroom/{room_id}", responses=errors(404))
 async def update_room(room_id: str, body: RoomPatch, user: CurrentUser, session: Session) -> Any:
     changes = {
         name: getattr(body, name)
@@ -77,43 +78,43 @@ async def update_room(room_id: str, body: RoomPatch, user: CurrentUser, session:
     return await rooms.update_room(session, user, room_id, **changes)
 
 
-@router.delete("/chatroom/{room_id}")
+@router.delete("/chatroom/{room_id}", responses=errors(404))
 async def delete_room(room_id: str, user: CurrentUser, session: Session) -> Any:
     await rooms.delete_room(session, user, room_id)
     return {}
 
 
-@router.post("/chatroom/{room_id}/join")
+@router.post("/chatroom/{room_id}/join", responses=errors(404))
 async def join_room(room_id: str, user: CurrentUser, session: Session) -> Any:
     await rooms.join_room(session, user, room_id)
     return {}
 
 
-@router.post("/chatroom/{room_id}/leave")
+@router.post("/chatroom/{room_id}/leave", responses=errors(404))
 async def leave_room(room_id: str, user: CurrentUser, session: Session) -> Any:
     await rooms.leave_room(session, user, room_id)
     return {}
 
 
-@router.post("/chatroom/{room_id}/members")
+@router.post("/chatroom/{room_id}/members", responses=errors(404))
 async def invite(room_id: str, body: InviteBody, user: CurrentUser, session: Session) -> Any:
     await rooms.invite(session, user, room_id, body.user_id)
     return {}
 
 
-@router.get("/chatroom/{room_id}/members")
+@router.get("/chatroom/{room_id}/members", responses=errors(404))
 async def list_members(room_id: str, user: CurrentUser, session: Session) -> Any:
     return {"members": await rooms.list_members(session, user, room_id)}
 
 
-@router.get("/chatroom/{room_id}/messages")
+@router.get("/chatroom/{room_id}/messages", responses=errors(404))
 async def room_messages(
     room_id: str, user: CurrentUser, session: Session, before: Cursor = None, limit: Limit = 50
 ) -> Any:
     return await service.room_history(session, user, room_id, before=before, limit=limit)
 
 
-@router.post("/chatroom/{room_id}/messages")
+@router.post("/chatroom/{room_id}/messages", responses=errors(404, 503))
 async def post_message(
     room_id: str, body: PostBody, user: CurrentUser, session: Session, context: Context
 ) -> Any:
@@ -122,7 +123,7 @@ async def post_message(
     )
 
 
-@router.delete("/chatroom/{room_id}/messages/{message_id}")
+@router.delete("/chatroom/{room_id}/messages/{message_id}", responses=errors(404))
 async def delete_message(
     room_id: str, message_id: str, user: CurrentUser, session: Session, context: Context
 ) -> Any:
