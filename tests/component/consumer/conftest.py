@@ -129,6 +129,15 @@ async def until_stored(context: ApiContext, count: int) -> None:
         await asyncio.sleep(0.02)
 
 
+async def until_processed(worker: Consumer, batches: int = 1) -> None:
+    """Wait (up to 4 s) until `worker` has processed `batches` batches: stored, dead
+    letters written, and (on the in-memory log, whose commit never waits) committed."""
+    for _ in range(200):
+        if worker.batches >= batches:
+            return
+        await asyncio.sleep(0.02)
+
+
 async def count_rows(context: ApiContext, model: Any) -> int:
     async with context.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)

@@ -31,6 +31,7 @@ from tests.component.consumer.conftest import (
     make_space,
     running,
     stored_ids,
+    until_processed,
     until_stored,
 )
 from tests.consumer_faults import DeadLettersFail, FailingWrite, Recording, StopAfterWrite
@@ -128,10 +129,7 @@ async def test_a_stop_between_the_database_commit_and_the_offset_commit_stores_o
     again = Recording(writer_for(context.engine))
     restarted = consumer(log, writer=again)
     async with running(restarted):
-        for _ in range(200):
-            if restarted.batches:  # a batch processed, dead letters and all
-                break
-            await asyncio.sleep(0.02)
+        await until_processed(restarted)
     assert [r.offset for r in again.seen] == [r.offset for r in stopping.stored]
     assert sorted(await stored_ids(context)) == sorted(ids)
     assert await count_rows(context, SpaceEvent) == 1

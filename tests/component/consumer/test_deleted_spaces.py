@@ -25,7 +25,7 @@ from tests.component.consumer.conftest import (
     event,
     make_space,
     running,
-    until_stored,
+    until_processed,
 )
 from tests.messages import chat
 
@@ -63,8 +63,9 @@ async def test_messages_and_events_of_a_deleted_space_go_with_it(
 
     registry = CollectorRegistry()
     with caplog.at_level(logging.INFO, "metaverse.consumer.service"):
-        async with running(consumer(log, registry=registry)):
-            await until_stored(context, 2)
+        worker = consumer(log, registry=registry)
+        async with running(worker):
+            await until_processed(worker)
     async with context.sessions() as session:
         assert set(await session.scalars(select(ChatRow.text))) == {"stays 1", "stays 2"}
         assert list(await session.scalars(select(SpaceEvent.space_id))) == [kept]
