@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 
 import {
   ApiError,
+  CONFLICT_WAIT_MS,
   EXPIRES_AT_KEY,
   REFRESH_MARGIN_MS,
   REFRESH_TOKEN_KEY,
@@ -255,6 +256,143 @@ test("a token another tab already refreshed is adopted, not refreshed again", as
   assert.equal(result.status, 404, "the retry went out with the adopted token");
   assert.equal(server.calls.filter((c) => c.path === "/token/refresh").length, 0);
   assert.deepEqual(calls.map((c) => c[1]), ["Bearer access-1", "Bearer access-2"]);
+});
+
+/**
+ * localStorage shared by several tabs: `tab(onOtherTabChange)` is one tab's view; a write
+ * through it fires the others' callbacks, as a browser's `storage` event does.
+ */
+function sharedStorage(initial) {
+  const data = initial.data;
+  const tabs = [];
+  return {
+    data,
+    tab(onOtherTabChange) {
+      const me = { onOtherTabChange };
+      tabs.push(me);
+      const changed = () => tabs.filter((t) => t !== me).forEach((t) => t.onOtherTabChange());
+      return {
+        getItem: (k) => (data.has(k) ? data.get(k) : null),
+        setItem: (k, v) => {
+          data.set(k, String(v));
+          changed();
+        },
+        removeItem: (k) => {
+          data.delete(k);
+          changed();
+        },
+      };
+    },
+  };
+}
+
+/** The Web Locks API's exclusive mode, for one name: callbacks run one after another. */
+function fakeLocks() {
+  let tail = Promise.resolve();
+  return {
+    request(_name, callback) {
+      const run = tail.then(() => callback());
+      tail = run.catch(() => {});
+      return run;
+    },
+  };
+}
+
+/**
+ * The server's rotation: the current refresh token wins once (answered after `delayMs`);
+ * the token it replaced is a `refresh_conflict`, anything else `invalid_token`.
+ */
+function rotatingServer({ delayMs = 5 } = {}) {
+  let current = 1;
+  const results = [];
+  const server = fakeFetch({
+    "/token/refresh": async (call) => {
+      if (call.body.refreshToken === `refresh-${current}`) {
+        current += 1;
+        results.push(200);
+        const body = { token: `access-${current}`, refreshToken: `refresh-${current}`, expiresIn: 900 };
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        return json(200, body);
+      }
+      const code = call.body.refreshToken === `refresh-${current - 1}` ? "refresh_conflict" : "invalid_token";
+      results.push(code);
+      return json(401, { code, message: "x" });
+    },
+    "/maps": (call) => json(200, { auth: call.headers.authorization }),
+  });
+  return { ...server, results };
+}
+
+function tabs(count, { time, server, locks }) {
+  const shared = sharedStorage(signedInStorage(time, { expiresInMs: 10_000 }));
+  const reasons = [];
+  const clients = [];
+  for (let i = 0; i < count; i += 1) {
+    const storage = shared.tab(() => clients[i].storageChanged());
+    clients.push(
+      createApiClient({
+        onSignedOut: (reason) => reasons.push(reason),
+        fetch: server.fetch,
+        storage,
+        now: time.now,
+        setTimer: time.setTimer,
+        clearTimer: time.clearTimer,
+        locks,
+      }),
+    );
+  }
+  return { clients, reasons, data: shared.data };
+}
+
+test("tabs with Web Locks refresh once between them and all use the new tokens", async () => {
+  const time = fakeTime();
+  const server = rotatingServer();
+  const { clients, reasons, data } = tabs(3, { time, server, locks: fakeLocks() });
+  const answers = await Promise.all(clients.map((api) => api.get("/maps")));
+  assert.deepEqual(server.results, [200], "one refresh request for all the tabs");
+  assert.deepEqual(answers.map((a) => a.auth), ["Bearer access-2", "Bearer access-2", "Bearer access-2"]);
+  assert.equal(data.get(REFRESH_TOKEN_KEY), "refresh-2");
+  assert.deepEqual(reasons, []);
+});
+
+test("a tab that loses a refresh race (refresh_conflict) uses the winner's tokens, never signs out", async () => {
+  const time = fakeTime();
+  // No Web Locks: both tabs present refresh-1; the loser's 401 comes back before the
+  // winner's tokens are stored, so it waits for them.
+  const server = rotatingServer({ delayMs: 20 });
+  const { clients, reasons, data } = tabs(2, { time, server, locks: undefined });
+  const answers = await Promise.all(clients.map((api) => api.get("/maps")));
+  assert.deepEqual(server.results, [200, "refresh_conflict"]);
+  assert.deepEqual(answers.map((a) => a.auth), ["Bearer access-2", "Bearer access-2"]);
+  assert.equal(data.get(REFRESH_TOKEN_KEY), "refresh-2");
+  assert.deepEqual(reasons, []);
+  assert.deepEqual(clients.map((api) => api.isSignedIn()), [true, true]);
+});
+
+test("a refresh_conflict with no new tokens keeps the session and tries again later", async () => {
+  const time = fakeTime();
+  const storage = signedInStorage(time, { expiresInMs: 10_000 });
+  const server = fakeFetch({
+    "/token/refresh": () => json(401, { code: "refresh_conflict", message: "rotated moments ago" }),
+  });
+  const reasons = [];
+  const api = createApiClient({
+    onSignedOut: (reason) => reasons.push(reason),
+    fetch: server.fetch,
+    storage,
+    now: time.now,
+    setTimer: time.setTimer,
+    clearTimer: time.clearTimer,
+  });
+  const pending = api.accessToken().catch((error) => error);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(time.pending(), [CONFLICT_WAIT_MS], "waiting for the winner's tokens");
+  await time.advance(CONFLICT_WAIT_MS);
+  const error = await pending;
+  assert.equal(error.code, "refresh_conflict");
+  assert.equal(api.isSignedIn(), true);
+  assert.deepEqual(reasons, []);
+  assert.deepEqual(time.pending(), [RETRY_DELAY_MS]);
 });
 
 test("sign-out revokes the refresh token on the server and forgets everything", async () => {

@@ -6,6 +6,9 @@ export const REFRESH_TOKEN_KEY = "metaverse.refreshToken";
 export const EXPIRES_AT_KEY = "metaverse.tokenExpiresAt"; // epoch ms, decimal string
 export const REFRESH_MARGIN_MS = 60_000; // refresh this long before the access token expires
 export const RETRY_DELAY_MS = 5_000; // after a refresh that could not reach the server
+// After a `refresh_conflict` (another tab rotated the token moments ago): how long to wait
+// for the winner's tokens to show up in storage. Shorter than the server's grace window.
+export const CONFLICT_WAIT_MS = 2_000;
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's limit
 const LOCK_NAME = "metaverse.token-refresh";
 
@@ -71,6 +74,7 @@ export function createApiClient({
   let timer = null;
   let refreshing = null;
   let meCache = null;
+  const storageWaiters = new Set(); // resolved when another tab changes the tokens
 
   function readTokens() {
     const token = storage.getItem(TOKEN_KEY);
@@ -105,7 +109,7 @@ export function createApiClient({
     const wait = delayMs ?? refreshDelayMs(tokens.expiresAt, now());
     timer = setTimer(() => {
       timer = null;
-      refresh(readTokens()?.token).catch(() => {}); // failures already handled in doRefresh
+      refresh(readTokens()).catch(() => {}); // failures already handled in doRefresh
     }, wait);
   }
 
@@ -121,11 +125,37 @@ export function createApiClient({
     return tokens.expiresAt - now() > REFRESH_MARGIN_MS;
   }
 
+  /** Did someone else store new tokens since `stale` (the tokens a refresh started from)? */
+  function rotatedSince(stale) {
+    const tokens = readTokens();
+    if (!tokens || !stale) return null;
+    const changed = tokens.refreshToken !== stale.refreshToken || tokens.token !== stale.token;
+    return changed && isFresh(tokens) ? tokens : null;
+  }
+
+  /** The tokens another tab stores within `ms`, or null. */
+  function awaitRotation(stale, ms) {
+    return new Promise((resolve) => {
+      const done = (tokens) => {
+        storageWaiters.delete(check);
+        clearTimer(deadline);
+        resolve(tokens);
+      };
+      const check = () => {
+        const tokens = rotatedSince(stale);
+        if (tokens || !readTokens()) done(tokens);
+      };
+      const deadline = setTimer(() => done(rotatedSince(stale)), ms);
+      storageWaiters.add(check);
+    });
+  }
+
   // One refresh at a time per tab, and (with the Web Locks API) across tabs: refresh tokens
-  // rotate, and presenting a retired one revokes the whole sign-in.
-  function refresh(staleToken) {
+  // rotate, and presenting a retired one revokes the whole sign-in. `stale` is what the
+  // caller found in storage: if another tab has replaced it since, its tokens are used.
+  function refresh(stale) {
     if (!refreshing) {
-      const run = () => doRefresh(staleToken);
+      const run = () => doRefresh(stale);
       const locked = locks?.request ? locks.request(LOCK_NAME, run) : run();
       refreshing = Promise.resolve(locked).finally(() => {
         refreshing = null;
@@ -134,12 +164,13 @@ export function createApiClient({
     return refreshing;
   }
 
-  async function doRefresh(staleToken) {
+  async function doRefresh(stale) {
     const tokens = readTokens();
     if (!tokens) throw new ApiError(401, "signed_out", "you are signed out");
-    if (tokens.token !== staleToken && isFresh(tokens)) {
+    const rotated = rotatedSince(stale);
+    if (rotated) {
       schedule(); // another tab refreshed while we waited for the lock
-      return tokens.token;
+      return rotated;
     }
     let response;
     try {
@@ -154,6 +185,17 @@ export function createApiClient({
     }
     if (!response.ok) {
       const error = await errorFrom(response);
+      if (error.code === "refresh_conflict") {
+        // Another tab (without Web Locks) rotated this token moments ago: its tokens are
+        // in storage, or soon will be. Use them; this is never a sign-out.
+        const adopted = rotatedSince(tokens) ?? (await awaitRotation(tokens, CONFLICT_WAIT_MS));
+        if (adopted) {
+          schedule();
+          return adopted;
+        }
+        schedule(RETRY_DELAY_MS);
+        throw error;
+      }
       if (response.status >= 500 || response.status === 429) {
         schedule(RETRY_DELAY_MS);
       } else {
@@ -162,17 +204,22 @@ export function createApiClient({
       throw error;
     }
     storeTokens(await response.json());
-    return readTokens().token;
+    return readTokens();
   }
 
-  async function accessToken() {
+  /** Tokens with a fresh access token (refreshed first if need be), or null signed out. */
+  async function currentTokens() {
     const tokens = readTokens();
     if (!tokens) return null;
     if (isFresh(tokens)) {
       if (timer === null) schedule();
-      return tokens.token;
+      return tokens;
     }
-    return refresh(tokens.token);
+    return refresh(tokens);
+  }
+
+  async function accessToken() {
+    return (await currentTokens())?.token ?? null;
   }
 
   async function send(method, path, body, token) {
@@ -193,16 +240,16 @@ export function createApiClient({
   }
 
   async function request(method, path, body) {
-    const token = await accessToken();
-    let response = await send(method, path, body, token);
-    if (response.status === 401 && token) {
+    const tokens = await currentTokens();
+    let response = await send(method, path, body, tokens?.token);
+    if (response.status === 401 && tokens) {
       // Expired or revoked early: refresh once and retry once.
-      const fresh = await refresh(token);
-      response = await send(method, path, body, fresh);
+      const fresh = await refresh(tokens);
+      response = await send(method, path, body, fresh.token);
     }
     if (!response.ok) {
       const error = await errorFrom(response);
-      if (error.status === 401 && token) endSession("expired");
+      if (error.status === 401 && tokens) endSession("expired");
       throw error;
     }
     return bodyOf(response);
@@ -265,6 +312,7 @@ export function createApiClient({
     close: cancelTimer,
     /** Another tab changed the tokens: follow it (sign-out there signs out here). */
     storageChanged() {
+      for (const check of [...storageWaiters]) check();
       if (readTokens()) schedule();
       else endSession("expired");
     },
