@@ -20,7 +20,7 @@ import asyncio
 import functools
 import logging
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -32,12 +32,17 @@ from metaverse.clock import Clock
 from metaverse.core.ids import SpaceId, UserId
 from metaverse.db.ids import new_id
 from metaverse.errors import InvalidInput
+from metaverse.gateway.bridge import SpaceBridge
 from metaverse.gateway.connection import Connection
 from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import SpaceHost
 from metaverse.gateway.wire import CHAT
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import encode, loads
+
+# A space as chat sees it on this gateway: hosted here, or bridged to its host. Either way
+# chat delivers only to the connections of this gateway.
+ChatSpace = SpaceHost | SpaceBridge
 
 log = logging.getLogger(__name__)
 
@@ -94,19 +99,19 @@ class ChatRelay:
         pipeline: ChatPipeline,
         directory: Directory,
         clock: Clock,
-        hosts: Mapping[SpaceId, SpaceHost],
+        spaces: Callable[[SpaceId], ChatSpace | None],
         *,
         radius_tiles: float,
     ) -> None:
         self._pipeline = pipeline
-        self._hosts = hosts
+        self._spaces = spaces
         self._directory = directory
         self._clock = clock
         self._radius_tiles = radius_tiles
         self._replies: dict[Connection, _Replies] = {}  # connections with replies owed
 
     async def send(
-        self, host: SpaceHost, connection: Connection, message: m.Chat, bucket: TokenBucket
+        self, host: ChatSpace, connection: Connection, message: m.Chat, bucket: TokenBucket
     ) -> None:
         """Check one message and start storing it; it is answered (an ack, or a
         `chat-error` for every failure) after the connection's earlier messages. Waits
@@ -122,7 +127,7 @@ class ChatRelay:
         self._start(host, connection, message, bucket, lookups)
 
     def send_now(
-        self, host: SpaceHost, connection: Connection, message: m.Chat, bucket: TokenBucket
+        self, host: ChatSpace, connection: Connection, message: m.Chat, bucket: TokenBucket
     ) -> bool:
         """`send`, when that needs no waiting (most messages): True once started; False,
         having done nothing, when it would wait (then `send` it)."""
@@ -136,7 +141,7 @@ class ChatRelay:
 
     def _start(
         self,
-        host: SpaceHost,
+        host: ChatSpace,
         connection: Connection,
         message: m.Chat,
         bucket: TokenBucket,
@@ -223,7 +228,7 @@ class ChatRelay:
             del self._replies[replies.connection]
 
     @staticmethod
-    def _needs_lookup(host: SpaceHost, connection: Connection, message: m.Chat) -> bool:
+    def _needs_lookup(host: ChatSpace, connection: Connection, message: m.Chat) -> bool:
         if message.scope == "room":
             return message.room_id is not None
         if message.scope == "direct":
@@ -233,7 +238,7 @@ class ChatRelay:
             )
         return False
 
-    async def _look_up(self, host: SpaceHost, connection: Connection, message: m.Chat) -> _Lookups:
+    async def _look_up(self, host: ChatSpace, connection: Connection, message: m.Chat) -> _Lookups:
         """What checking `message` needs from the directory."""
         if not self._needs_lookup(host, connection, message):
             return _Lookups()
@@ -246,7 +251,7 @@ class ChatRelay:
         return _Lookups(member=await self._directory.is_member(host.space_id, message.to))
 
     def _prepare(
-        self, host: SpaceHost, connection: Connection, message: m.Chat, lookups: _Lookups
+        self, host: ChatSpace, connection: Connection, message: m.Chat, lookups: _Lookups
     ) -> tuple[ChatMessage, Routing]:
         user_id = connection.user_id
         assert user_id is not None
@@ -305,7 +310,7 @@ class ChatRelay:
         )
         return chat, routing
 
-    def deliver(self, host: SpaceHost, raw: bytes) -> None:
+    def deliver(self, host: ChatSpace, raw: bytes) -> None:
         """A delivery from pub/sub for `host`'s space: send it to who should see it here."""
         try:
             body: dict[str, Any] = loads(raw)
@@ -339,7 +344,7 @@ class ChatRelay:
 
     def _deliver_here(self, chat: ChatMessage, routing: Routing) -> None:
         """A message sent through this gateway, stored: to who should see it here."""
-        host = self._hosts.get(SpaceId(chat.space_id))
+        host = self._spaces(SpaceId(chat.space_id))
         if host is None:
             return
         x, y = routing.x, routing.y
@@ -360,7 +365,7 @@ class ChatRelay:
 
     def _receivers(
         self,
-        host: SpaceHost,
+        host: ChatSpace,
         scope: str,
         sender_id: str,
         *,
@@ -391,5 +396,5 @@ class ChatRelay:
         return [
             receiver
             for receiver in map(connections.get, found)
-            if receiver is not None and CHAT in receiver.capabilities
+            if isinstance(receiver, Connection) and CHAT in receiver.capabilities
         ]

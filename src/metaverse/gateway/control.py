@@ -22,6 +22,7 @@ from collections.abc import Callable, Container, Coroutine, Mapping
 from typing import Any, Final
 
 from metaverse.core.ids import SpaceId, UserId
+from metaverse.gateway.bridge import SpaceBridge
 from metaverse.gateway.connection import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_SPACE
 from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import SpaceHost
@@ -54,11 +55,13 @@ class Controls:
         loading: Container[SpaceId],
         directory: Directory,
         *,
+        bridges: Mapping[SpaceId, SpaceBridge],
         drop: Callable[[SpaceId], None],
         spawn: Spawn,
     ) -> None:
         self._hosts = hosts
         self._loading = loading
+        self._bridges = bridges
         self._directory = directory
         self._drop = drop
         self._spawn = spawn
@@ -91,6 +94,9 @@ class Controls:
     def _space_deleted(self, space_id: SpaceId) -> None:
         if space_id in self._loading:
             self.deleted_while_loading.add(space_id)
+        bridge = self._bridges.get(space_id)
+        if bridge is not None:
+            bridge.close_all(SPACE_DELETED, "this space was deleted", CLOSE_UNKNOWN_SPACE)
         host = self._hosts.get(space_id)
         if host is None:
             return

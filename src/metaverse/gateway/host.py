@@ -12,25 +12,39 @@ from functools import partial
 from typing import Any
 
 from metaverse.core import events as ev
-from metaverse.core.geometry import Rect
+from metaverse.core.geometry import Position, Rect
 from metaverse.core.ids import SpaceId, UserId
 from metaverse.core.maps import SpaceMap
 from metaverse.core.space import Space
 from metaverse.gateway.connection import CLOSE_REPLACED, Connection, Sender
 from metaverse.gateway.metrics import GatewayMetrics
+from metaverse.gateway.remote import RemoteConnection
 from metaverse.gateway.wire import LIVE, PROFILES, PROXIMITY, WIRE_TYPES, Encoder
 from metaverse.protocol.codec import encode
+from metaverse.protocol.gateways import UserSeat
 
 DomainSink = Callable[[SpaceId, list[ev.DomainEvent]], None]
+# Someone in the space: connected here, or to another gateway.
+Attendee = Connection | RemoteConnection
 
 
 class SpaceHost:
+    """`epoch` is the lease this gateway hosts the space under (0 when it runs alone).
+    `connections` holds `RemoteConnection`s too: people connected to other gateways."""
+
     def __init__(
-        self, space_id: SpaceId, space: Space, metrics: GatewayMetrics, record: DomainSink
+        self,
+        space_id: SpaceId,
+        space: Space,
+        metrics: GatewayMetrics,
+        record: DomainSink,
+        *,
+        epoch: int = 0,
     ) -> None:
         self.space_id = space_id
         self.space = space
-        self.connections: dict[UserId, Connection] = {}
+        self.epoch = epoch
+        self.connections: dict[UserId, Attendee] = {}
         # Each present user's `Connection.sender`: what a move's fan-out calls.
         self._senders: dict[UserId, Sender] = {}
         self._profiles: dict[UserId, dict[str, Any]] = {}
@@ -51,15 +65,17 @@ class SpaceHost:
 
     def join(
         self,
-        connection: Connection,
+        connection: Attendee,
         user_id: UserId,
         *,
         profile: dict[str, Any],
         status: str,
         status_text: str,
         viewport: Rect | None,
+        at: Position | None = None,
     ) -> None:
-        at = None
+        """`user_id` enters on `connection`: on `at` if it is free (where they stood before a
+        reconnection), else on a spawn cell."""
         previous = self.connections.get(user_id)
         if previous is not None:
             # The same person again (a new tab, a reconnect): the newer connection wins.
@@ -87,7 +103,7 @@ class SpaceHost:
         )
         self._metrics.users.labels(self.space_id).set(len(self.connections))
 
-    def leave(self, connection: Connection) -> None:
+    def leave(self, connection: Attendee) -> None:
         user_id = connection.user_id
         connection.user_id = connection.space_id = None
         connection.on_sender = None
@@ -132,6 +148,35 @@ class SpaceHost:
         self._metrics.signals.labels("refused").inc()
         return False
 
+    def seats(self) -> list[tuple[Connection, UserSeat]]:
+        """The people connected to this gateway, as another host takes them over: where
+        they stand, their status and viewport."""
+        users = self.space.snapshot().users
+        seats = []
+        for user_id, connection in self.connections.items():
+            if not isinstance(connection, Connection):
+                continue
+            state = users[user_id]
+            principal = connection.principal
+            viewport = state.viewport
+            seat = UserSeat(
+                user_id=user_id,
+                profile=self._profiles.get(user_id, {}),
+                status=state.status,
+                status_text=state.text,
+                capabilities=tuple(sorted(connection.capabilities)),
+                announce_capabilities=connection.announce_capabilities,
+                is_admin=principal is not None and principal.is_admin,
+                viewport=(
+                    (viewport.x, viewport.y, viewport.width, viewport.height)
+                    if viewport is not None
+                    else None
+                ),
+                at=(state.x, state.y),
+            )
+            seats.append((connection, seat))
+        return seats
+
     # Changes made outside the space (through the API; see `gateway.control`).
 
     def set_map(self, space_map: SpaceMap, layout: dict[str, Any]) -> None:
@@ -151,7 +196,7 @@ class SpaceHost:
             self.set_status(user_id, status, status_text)
         self._send_live("profile", {"userId": user_id, **self._encoder.profile(user_id)})
 
-    def remove(self, connection: Connection, code: str, message: str, close_code: int) -> None:
+    def remove(self, connection: Attendee, code: str, message: str, close_code: int) -> None:
         """Take one person out (others see `user-left` at once) and close their connection."""
         connection.send(encode("error", {"code": code, "message": message}))
         self.leave(connection)
@@ -210,7 +255,7 @@ class SpaceHost:
             # Counted once per event, not per recipient.
             self._frames_out["movement"].inc(len(sends))
 
-    def _space_joined(self, event: ev.SpaceJoined, connection: Connection) -> str:
+    def _space_joined(self, event: ev.SpaceJoined, connection: Attendee) -> str:
         payload = self._encoder.payload(event, with_profiles=PROFILES in connection.capabilities)
         if connection.announce_capabilities:
             payload["capabilities"] = sorted(connection.capabilities)

@@ -25,19 +25,22 @@ from websockets.http11 import Request, Response
 from metaverse.accounts.ratelimit import TokenBucket
 from metaverse.accounts.tokens import AccessTokens, InvalidToken
 from metaverse.backends.eventlog import EventLog
+from metaverse.backends.leases import Lease, Leases
 from metaverse.backends.pubsub import GAP, PubSub
 from metaverse.chat.pipeline import ChatPipeline, own_deliveries, space_channel
 from metaverse.clock import Clock
 from metaverse.core.config import SpaceConfig
-from metaverse.core.geometry import Rect
+from metaverse.core.geometry import Position, Rect
 from metaverse.core.ids import CallId, SpaceId, UserId
 from metaverse.core.space import Space
 from metaverse.gateway import connection as codes
+from metaverse.gateway.bridge import SpaceBridge
 from metaverse.gateway.chat import ChatRelay
+from metaverse.gateway.cluster import Cluster
 from metaverse.gateway.connection import Connection, Flusher
 from metaverse.gateway.control import Controls
 from metaverse.gateway.directory import Directory
-from metaverse.gateway.host import SpaceHost
+from metaverse.gateway.host import Attendee, SpaceHost
 from metaverse.gateway.metrics import GatewayMetrics
 from metaverse.gateway.recorder import Recorder
 from metaverse.gateway.websocket import GatewaySocket
@@ -45,6 +48,7 @@ from metaverse.gateway.wire import CHAT, INTEREST, LIVE, accepted_capabilities
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import ProtocolError, decode, encode
 from metaverse.protocol.control import CONTROL_CHANNEL
+from metaverse.protocol.gateways import UserSeat
 from metaverse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,7 +83,11 @@ class Gateway:
         event_log: EventLog,
         pubsub: PubSub,
         registry: CollectorRegistry,
+        *,
+        leases: Leases | None = None,
     ) -> None:
+        """With `leases`, this gateway serves spaces together with the others on the same
+        leases and pub/sub (see `gateway.cluster`); without, it serves them alone."""
         self.settings = settings
         self.clock = clock
         self.access_tokens = access_tokens
@@ -88,6 +96,9 @@ class Gateway:
         self.event_log = event_log
         self.pubsub = pubsub
         self.hosts: dict[SpaceId, SpaceHost] = {}
+        # Spaces hosted by another gateway that users connected here are in.
+        self.bridges: dict[SpaceId, SpaceBridge] = {}
+        self.connected = 0
         # Names this process in its chat deliveries, so that it skips its own (it has
         # delivered them to its own connections already).
         self.origin = f"{settings.service_id}/{secrets.token_hex(6)}"
@@ -96,7 +107,7 @@ class Gateway:
             ChatPipeline(event_log, pubsub, origin=self.origin),
             directory,
             clock,
-            self.hosts,
+            self.chat_space,
             radius_tiles=settings.chat_radius,
         )
         self.metrics = GatewayMetrics(registry)
@@ -112,9 +123,27 @@ class Gateway:
             model: self.metrics.frames_in.labels(name) for model, name in m.WIRE_NAMES.items()
         }
         self._loading: dict[SpaceId, asyncio.Future[SpaceHost | None]] = {}
+        self._bridging: dict[SpaceId, asyncio.Future[SpaceBridge | None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.controls = Controls(
-            self.hosts, self._loading, directory, drop=self._drop, spawn=self._spawn
+            self.hosts,
+            self._loading,
+            directory,
+            bridges=self.bridges,
+            drop=self.drop_host,
+            spawn=self._spawn,
+        )
+        self.cluster = (
+            Cluster(
+                self,
+                leases,
+                gateway_id=self.origin.replace(" ", "_"),
+                ttl_s=settings.lease_ttl_s,
+                load_threshold=settings.host_load_threshold,
+                capacity=settings.gateway_capacity,
+            )
+            if leases is not None
+            else None
         )
 
     # Serving.
@@ -129,6 +158,8 @@ class Gateway:
         """Listen on `host:port` until the context exits."""
         await self.pubsub.subscribe(CONTROL_CHANNEL)
         deliveries = asyncio.create_task(self._deliveries())
+        if self.cluster is not None:
+            await self.cluster.start()
         try:
             async with serve(
                 self.handler,
@@ -146,6 +177,8 @@ class Gateway:
             ) as server:
                 yield server
         finally:
+            if self.cluster is not None:
+                await self.cluster.stop()
             deliveries.cancel()
             # What was accepted is still written before the database goes (a status saved
             # in the background, say): a write cut off by the engine's disposal would leave
@@ -195,6 +228,7 @@ class Gateway:
         )
         inbox = Inbox(self, connection, websocket)
         self.metrics.connections.inc()
+        self.connected += 1
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(connection.writer())
@@ -206,6 +240,7 @@ class Gateway:
                     connection.finish()
         finally:
             self.metrics.connections.dec()
+            self.connected -= 1
 
     # Commands.
 
@@ -214,25 +249,41 @@ class Gateway:
         user_id, space_id = connection.user_id, connection.space_id
         if user_id is None or space_id is None:
             raise ProtocolError("not_joined", "join a space first")
-        host = self.hosts[space_id]
+        if isinstance(message, m.Viewport) and INTEREST not in connection.capabilities:
+            raise ProtocolError("no_capability", "viewport needs the interest capability")
+        if isinstance(message, m.Leave):
+            self._leave(connection)
+            return
+        refused = isinstance(message, m.Move) and moves.try_acquire() > 0
+        host = self.hosts.get(space_id)
+        if host is None:
+            bridge = self.bridges[space_id]
+            if refused:
+                bridge.reject_move(connection)
+            else:
+                bridge.forward(connection, message)
+            return
+        if refused:
+            host.reject_move(user_id)
+            return
+        if isinstance(message, m.SetStatus):
+            self._save_status(user_id, message.status, message.text or "")
+        self.apply(host, user_id, message)
+
+    def apply(self, host: SpaceHost, user_id: UserId, message: m.ClientMessage) -> None:
+        """A checked command of someone in `host`'s space, connected here or elsewhere."""
         match message:
             case m.Move():
-                if moves.try_acquire() > 0:
-                    host.reject_move(user_id)
-                else:
-                    host.move(user_id, message.x, message.y)
-            case m.Leave():
-                self._leave(connection)
+                host.move(user_id, message.x, message.y)
             case m.Signal():
                 host.signal(user_id, message.to, message.data)
             case m.SetStatus():
-                text = message.text or ""
-                host.set_status(user_id, message.status, text)
-                self._spawn(self.directory.save_status(user_id, message.status, text))
+                host.set_status(user_id, message.status, message.text or "")
             case m.Viewport():
-                if INTEREST not in connection.capabilities:
-                    raise ProtocolError("no_capability", "viewport needs the interest capability")
                 host.set_viewport(user_id, _viewport(message))
+
+    def _save_status(self, user_id: UserId, status: str, text: str) -> None:
+        self._spawn(self.directory.save_status(user_id, status, text))
 
     async def act_awaited(
         self, connection: Connection, message: m.Join | m.Chat, chats: TokenBucket
@@ -247,13 +298,19 @@ class Gateway:
         """Start sending a chat message if that needs no waiting; False if it does."""
         return self.chat.send_now(self._chat_host(connection), connection, message, chats)
 
-    def _chat_host(self, connection: Connection) -> SpaceHost:
+    def _chat_host(self, connection: Connection) -> SpaceHost | SpaceBridge:
         space_id = connection.space_id
         if connection.user_id is None or space_id is None:
             raise ProtocolError("not_joined", "join a space first")
         if CHAT not in connection.capabilities:
             raise ProtocolError("no_capability", "chat needs the chat capability")
-        return self.hosts[space_id]
+        space = self.chat_space(space_id)
+        assert space is not None
+        return space
+
+    def chat_space(self, space_id: SpaceId) -> SpaceHost | SpaceBridge | None:
+        """The space as chat sees it here: hosted, or bridged."""
+        return self.hosts.get(space_id) or self.bridges.get(space_id)
 
     async def _join(self, connection: Connection, message: m.Join) -> None:
         if connection.joined:
@@ -287,8 +344,16 @@ class Gateway:
             )
             return
         space_id = SpaceId(message.space_id)
-        host = await self._host(space_id)
-        if host is None or connection.closing:
+        place: SpaceHost | SpaceBridge | None
+        if self.cluster is None:
+            place = await self._host(space_id)
+        else:
+            lease = await self.cluster.place(space_id)
+            if lease.holder == self.cluster.id:
+                place = await self.load_host(space_id, lease.epoch)
+            else:
+                place = await self._bridge(space_id, lease)
+        if place is None or connection.closing:
             self._refuse(
                 connection, "unknown_space", "no space has that id", codes.CLOSE_UNKNOWN_SPACE
             )
@@ -297,16 +362,55 @@ class Gateway:
         connection.principal = principal
         connection.announce_capabilities = "capabilities" in message.model_fields_set
         viewport = _viewport(message.viewport) if INTEREST in connection.capabilities else None
-        host.join(
+        at = Position(message.resume.x, message.resume.y) if message.resume is not None else None
+        if isinstance(place, SpaceBridge):
+            place.attach(
+                connection,
+                UserSeat(
+                    user_id=principal.user_id,
+                    profile=profile.wire(),
+                    status=profile.status,
+                    status_text=profile.status_text,
+                    capabilities=tuple(sorted(connection.capabilities)),
+                    announce_capabilities=connection.announce_capabilities,
+                    is_admin=principal.is_admin,
+                    viewport=(
+                        (viewport.x, viewport.y, viewport.width, viewport.height)
+                        if viewport is not None
+                        else None
+                    ),
+                    at=(at.x, at.y) if at is not None else None,
+                ),
+            )
+            return
+        place.join(
             connection,
             UserId(principal.user_id),
             profile=profile.wire(),
             status=profile.status,
             status_text=profile.status_text,
             viewport=viewport,
+            at=at,
         )
 
-    async def _host(self, space_id: SpaceId) -> SpaceHost | None:
+    async def load_host(self, space_id: SpaceId, epoch: int) -> SpaceHost | None:
+        """Host `space_id` here under the lease's `epoch` (loaded once); None if it is gone
+        (then the lease is let go)."""
+        assert self.cluster is not None
+        bridge = self.bridges.get(space_id)
+        if bridge is not None:  # its users connected here stay: they move to the host
+            await self.take_over(bridge, epoch)
+            return self.hosts.get(space_id)
+        self.cluster.loading(space_id)
+        try:
+            host = await self._host(space_id, epoch)
+        finally:
+            self.cluster.loaded(space_id)
+        if host is None:
+            self.cluster.forget_host(space_id, epoch)
+        return host
+
+    async def _host(self, space_id: SpaceId, epoch: int = 0) -> SpaceHost | None:
         host = self.hosts.get(space_id)
         if host is not None:
             return host
@@ -325,7 +429,7 @@ class Gateway:
                 # their n-th arrivals on the same cell.
                 config = dataclasses.replace(self.config, spawn_seed=prefix)
                 space = Space(space_map, config=config, call_ids=lambda n: CallId(f"{prefix}-{n}"))
-                host = SpaceHost(space_id, space, self.metrics, self.recorder.record)
+                host = SpaceHost(space_id, space, self.metrics, self.recorder.record, epoch=epoch)
                 await self.pubsub.subscribe(space_channel(space_id))
                 if space_id in self.controls.deleted_while_loading:
                     host = None  # deleted while it was read: it never goes live
@@ -346,18 +450,128 @@ class Gateway:
         if space_id is None:
             return
         host = self.hosts.get(space_id)
-        if host is None:
+        if host is not None:
+            self.leave_host(host, connection)
             return
-        host.leave(connection)
-        if not host:
-            # Nobody left: drop the space; the next join loads it afresh from the database.
-            self._drop(space_id)
+        bridge = self.bridges.get(space_id)
+        if bridge is not None:
+            bridge.detach(connection)
+            self.forget_bridge_if_empty(bridge)
 
-    def _drop(self, space_id: SpaceId) -> None:
+    def leave_host(self, host: SpaceHost, connection: Attendee) -> None:
+        host.leave(connection)
+        if not host and self.hosts.get(host.space_id) is host:
+            # Nobody left: drop the space; the next join loads it afresh from the database.
+            self.drop_host(host.space_id)
+
+    def drop_host(self, space_id: SpaceId) -> None:
         """Forget a hosted space (its users are gone or being closed)."""
-        del self.hosts[space_id]
+        host = self.hosts.pop(space_id)
         self.metrics.users.remove(space_id)
-        self._spawn(self.pubsub.unsubscribe(space_channel(space_id)))
+        if self.cluster is not None:
+            self.cluster.forget_host(space_id, host.epoch)
+        if space_id not in self.bridges:
+            self._spawn(self.pubsub.unsubscribe(space_channel(space_id)))
+
+    # Spaces hosted elsewhere.
+
+    async def _bridge(self, space_id: SpaceId, lease: Lease) -> SpaceBridge | None:
+        bridge = self.bridges.get(space_id)
+        if bridge is not None:
+            return bridge
+        pending = self._bridging.get(space_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[SpaceBridge | None] = asyncio.get_running_loop().create_future()
+        self._bridging[space_id] = future
+        try:
+            space_map = await self.directory.space_map(space_id)
+            if space_map is not None and space_id not in self.hosts:
+                assert self.cluster is not None
+                bridge = SpaceBridge(
+                    space_id,
+                    space_map,
+                    gateway=self.cluster.id,
+                    host=lease.holder,
+                    epoch=lease.epoch,
+                    pubsub=self.pubsub,
+                    on_save_status=self._save_status,
+                )
+                self.bridges[space_id] = bridge
+                await self.pubsub.subscribe(space_channel(space_id))
+            future.set_result(bridge)
+            return bridge
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        finally:
+            del self._bridging[space_id]
+
+    def forget_bridge_if_empty(self, bridge: SpaceBridge) -> None:
+        space_id = bridge.space_id
+        if bridge or self.bridges.get(space_id) is not bridge:
+            return
+        del self.bridges[space_id]
+        if space_id not in self.hosts:
+            self._spawn(self.pubsub.unsubscribe(space_channel(space_id)))
+
+    async def take_over(self, bridge: SpaceBridge, epoch: int) -> None:
+        """Host a space this gateway bridged (its host is gone): rebuilt from the database,
+        with the users here where they stood; the other gateways' users follow (`Resync`)."""
+        space_id = bridge.space_id
+        host = await self._host(space_id, epoch)
+        if self.bridges.get(space_id) is bridge:
+            del self.bridges[space_id]
+        if host is None:
+            bridge.close_all("unknown_space", "no space has that id", codes.CLOSE_UNKNOWN_SPACE)
+            return
+        host.epoch = epoch
+        bridge.calls_ended()
+        for connection, seat in bridge.seats():
+            connection.user_id = connection.space_id = None
+            host.join(
+                connection,
+                UserId(seat.user_id),
+                profile=seat.profile,
+                status=seat.status,
+                status_text=seat.status_text,
+                viewport=Rect(*seat.viewport) if seat.viewport is not None else None,
+                at=Position(*seat.at) if seat.at is not None else None,
+            )
+        log.info("gateway %s hosts space %s now (epoch %d)", self.origin, space_id, epoch)
+
+    async def step_down(self, host: SpaceHost, lease: Lease) -> None:
+        """Another gateway holds the lease of a space hosted here: bridge to it."""
+        space_id = host.space_id
+        space_map = await self.directory.space_map(space_id)
+        if self.hosts.get(space_id) is not host:
+            return
+        seats = host.seats()
+        self.hosts.pop(space_id)
+        self.metrics.users.remove(space_id)
+        assert self.cluster is not None
+        self.cluster.forget_host(space_id, host.epoch)
+        for connection in host.connections.values():
+            if not isinstance(connection, Connection):
+                connection.closing = True  # their own gateway resynchronises them
+        if space_map is None or not seats:
+            for connection, _ in seats:
+                connection.close(codes.CLOSE_UNKNOWN_SPACE, "no space has that id")
+            return
+        bridge = SpaceBridge(
+            space_id,
+            space_map,
+            gateway=self.cluster.id,
+            host=lease.holder,
+            epoch=host.epoch,
+            pubsub=self.pubsub,
+            on_save_status=self._save_status,
+        )
+        self.bridges[space_id] = bridge
+        for connection, seat in seats:
+            bridge.adopt(connection, seat)
+        bridge.rehome(lease.holder, lease.epoch)
 
     async def _deliveries(self) -> None:
         """Chat for the spaces hosted here, and control messages, from pub/sub."""
@@ -365,23 +579,30 @@ class Gateway:
         async for channel, data in self.pubsub.messages():
             if data.startswith(own):
                 continue
-            if channel == CONTROL_CHANNEL:
+            if self.cluster is not None and channel == self.cluster.channel:
+                self.cluster.receive(data)
+            elif channel == CONTROL_CHANNEL:
                 self.controls.receive(data)
             elif channel == GAP:
                 self._chat_gap(int(data))
             else:
-                host = self.hosts.get(SpaceId(channel.removeprefix("space:")))
-                if host is not None:
-                    self.chat.deliver(host, data)
+                space = self.chat_space(SpaceId(channel.removeprefix("space:")))
+                if space is not None:
+                    self.chat.deliver(space, data)
 
     def _chat_gap(self, missed_ms: int) -> None:
         """Pub/sub lost messages of the last `missed_ms`: tell chat clients from when, so
         that they fetch what they missed from history."""
         since_ms = round(self.clock.now() * 1000) - missed_ms - CHAT_GAP_MARGIN_MS
         frame = encode("chat-gap", {"since": since_ms})
-        for host in self.hosts.values():
-            for connection in host.connections.values():
-                if CHAT in connection.capabilities and LIVE in connection.capabilities:
+        spaces: list[SpaceHost | SpaceBridge] = [*self.hosts.values(), *self.bridges.values()]
+        for space in spaces:
+            for connection in space.connections.values():
+                if (
+                    isinstance(connection, Connection)
+                    and CHAT in connection.capabilities
+                    and LIVE in connection.capabilities
+                ):
                     connection.send(frame)
 
     def _overflowed(self) -> None:
@@ -414,6 +635,10 @@ class Gateway:
         self._error(connection, code, message)
         self.metrics.closed.labels(code).inc()
         connection.close(close_code, message)
+
+    def spawn(self, coroutine: Any) -> None:
+        """Run `coroutine` in the background; a stopping gateway waits for it."""
+        self._spawn(coroutine)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)

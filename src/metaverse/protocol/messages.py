@@ -76,11 +76,19 @@ class Viewport(Payload):
     height: Annotated[int, Field(ge=1, le=500)]
 
 
+class Resume(Payload):
+    """Where a reconnecting client stood: honoured when that cell is legal and free."""
+
+    x: Cell
+    y: Cell
+
+
 class Join(Payload):
     space_id: Id = Field(alias="spaceId")
     token: Annotated[str, StringConstraints(min_length=1, max_length=4096), TEXT_RULE]
     capabilities: Annotated[list[ShortText], Field(max_length=32)] = Field(default_factory=list)
     viewport: Viewport | None = None
+    resume: Resume | None = None
 
 
 class Move(Payload):

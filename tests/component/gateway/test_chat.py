@@ -272,7 +272,7 @@ def holding(world: World, *conversations: str) -> Iterator[HeldLog]:
         ChatPipeline(held, gateway.pubsub, origin=gateway.origin),
         gateway.directory,
         world.clock,
-        gateway.hosts,
+        gateway.chat_space,
         radius_tiles=world.gateway.settings.chat_radius,
     )
     try:

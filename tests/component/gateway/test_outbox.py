@@ -42,7 +42,7 @@ async def test_a_backed_up_client_gets_everything_in_order_once_it_reads(
                 "video-call-signaling", {"to": slow_id, "data": {"n": n, "pad": "x" * BLOB_BYTES}}
             )
         await fast.quiet(0.3)  # nothing refused: both are in the call
-        waiting = world.gateway.hosts[space].connections[slow_id].outbox  # type: ignore[index]
+        waiting = world.gateway.hosts[space].connections[slow_id].outbox  # type: ignore[index,union-attr]
         assert waiting, "the socket should be backed up, with frames waiting on the server"
         seen: list[int] = []
         while len(seen) < BLOBS:

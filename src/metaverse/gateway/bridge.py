@@ -1,0 +1,309 @@
+"""A space hosted by another gateway, as seen by a gateway with users in it.
+
+The bridge forwards its users' commands to the host (`Attach`, `Command`, `Detach`) and
+delivers the host's frames to them: the host has applied the core, the capabilities and
+the area of interest; the bridge's connections do the outboxes, batching and writing.
+
+It also keeps what it knows of its own users (`BridgeView`): where they stand (their own
+moves, corrected by `movement-rejected`), their status, viewport and call. Chat needs that
+(a `nearby` message's routing, who here hears one), and so does a new host: when the host
+changes, the bridge hands its users over again with `Resync`, each where they stood.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from typing import Any, Final
+
+from metaverse.backends.pubsub import PubSub
+from metaverse.core.areas import Area, AreaIndex
+from metaverse.core.geometry import Position
+from metaverse.core.ids import CallId, SpaceId, UserId
+from metaverse.core.maps import SpaceMap
+from metaverse.gateway.connection import Connection
+from metaverse.gateway.wire import PROXIMITY
+from metaverse.protocol import messages as m
+from metaverse.protocol.codec import encode, loads
+from metaverse.protocol.gateways import (
+    Attach,
+    Command,
+    Detach,
+    GatewayMessage,
+    Resync,
+    UserSeat,
+    encode_gateway,
+    gateway_channel,
+)
+
+log = logging.getLogger(__name__)
+
+REJECT_MOVE: Final = '{"type":"reject-move","payload":{}}'
+# Frames about the bridge's own users that change what it knows of them.
+_TRACKED: Final = frozenset(
+    {
+        "space-joined",
+        "movement-rejected",
+        "status",
+        "profile",
+        "call-joined",
+        "call-peer-joined",
+        "call-peer-left",
+        "call-left",
+    }
+)
+
+
+def command_text(message: m.ClientMessage) -> str:
+    """A checked client command as the host decodes it again."""
+    if isinstance(message, m.Move):
+        return f'{{"type":"move","payload":{{"x":{message.x},"y":{message.y}}}}}'
+    payload = message.model_dump(by_alias=True, exclude_none=True)
+    return encode(m.WIRE_NAMES[type(message)], payload)
+
+
+class LocalUser:
+    __slots__ = ("call", "connection", "peers", "position", "seat", "status", "text", "viewport")
+
+    def __init__(self, connection: Connection, seat: UserSeat) -> None:
+        self.connection = connection
+        self.seat = seat
+        self.position: Position | None = Position(*seat.at) if seat.at is not None else None
+        self.status = seat.status
+        self.text = seat.status_text
+        self.viewport = seat.viewport
+        self.call: CallId | None = None
+        self.peers: set[UserId] = set()
+
+
+class BridgeView:
+    """The `Space` queries chat asks, answered for the bridge's own users."""
+
+    def __init__(self, users: dict[UserId, LocalUser], areas: AreaIndex) -> None:
+        self._users = users
+        self._areas = areas
+
+    def __contains__(self, user: object) -> bool:
+        return user in self._users and self._users[user].position is not None  # type: ignore[index]
+
+    def position(self, user: UserId) -> Position:
+        position = self._users[user].position
+        if position is None:
+            raise KeyError(user)
+        return position
+
+    def status(self, user: UserId) -> tuple[str, str]:
+        local = self._users[user]
+        return local.status, local.text
+
+    def call_of(self, user: UserId) -> CallId | None:
+        return self._users[user].call
+
+    def call_members(self, call_id: CallId) -> tuple[UserId, ...]:
+        for user_id, local in self._users.items():
+            if local.call == call_id:
+                return tuple(sorted({user_id, *local.peers}))
+        return ()
+
+    def areas_of(self, user: UserId) -> tuple[Area, ...]:
+        return self._areas.at(self.position(user))
+
+    def users_near(self, x: int, y: int, radius_tiles: float) -> list[UserId]:
+        return [
+            user_id
+            for user_id, local in self._users.items()
+            if local.position is not None and math.dist((x, y), local.position) <= radius_tiles
+        ]
+
+
+class SpaceBridge:
+    def __init__(
+        self,
+        space_id: SpaceId,
+        space_map: SpaceMap,
+        *,
+        gateway: str,
+        host: str,
+        epoch: int,
+        pubsub: PubSub,
+        on_save_status: Callable[[UserId, str, str], None] = lambda *_: None,
+    ) -> None:
+        self.space_id = space_id
+        self.gateway = gateway
+        self.host = host
+        self.epoch = epoch
+        self._pubsub = pubsub
+        self._users: dict[UserId, LocalUser] = {}
+        self.connections: dict[UserId, Connection] = {}
+        self.space = BridgeView(
+            self._users, AreaIndex(space_map.areas, space_map.width, space_map.height)
+        )
+        self._on_save_status = on_save_status
+
+    def __len__(self) -> int:
+        return len(self.connections)
+
+    def profile(self, user_id: UserId) -> dict[str, Any]:
+        local = self._users.get(user_id)
+        return local.seat.profile if local is not None else {}
+
+    # Commands from this gateway's users.
+
+    def attach(self, connection: Connection, seat: UserSeat) -> None:
+        user_id = UserId(seat.user_id)
+        previous = self.connections.get(user_id)
+        if previous is not None and previous is not connection:
+            # The host replaces it (`replaced`) and says so; it is no longer routed here.
+            previous.user_id = previous.space_id = None
+        connection.user_id, connection.space_id = user_id, self.space_id
+        self.connections[user_id] = connection
+        self._users[user_id] = LocalUser(connection, seat)
+        self._send(Attach(self.space_id, self.gateway, seat))
+
+    def adopt(self, connection: Connection, seat: UserSeat) -> None:
+        """A user of this gateway who was in the space when it was hosted here."""
+        user_id = UserId(seat.user_id)
+        connection.user_id, connection.space_id = user_id, self.space_id
+        self.connections[user_id] = connection
+        self._users[user_id] = LocalUser(connection, seat)
+
+    def forward(self, connection: Connection, message: m.ClientMessage) -> None:
+        user_id = connection.user_id
+        assert user_id is not None
+        local = self._users[user_id]
+        if isinstance(message, m.Move):
+            local.position = Position(message.x, message.y)  # the host corrects a refusal
+        elif isinstance(message, m.Viewport):
+            local.viewport = (message.x, message.y, message.width, message.height)
+        elif isinstance(message, m.SetStatus):
+            local.status, local.text = message.status, message.text or ""
+            self._on_save_status(user_id, local.status, local.text)
+        self._send(Command(self.space_id, self.gateway, user_id, command_text(message)))
+
+    def reject_move(self, connection: Connection) -> None:
+        assert connection.user_id is not None
+        self._send(Command(self.space_id, self.gateway, connection.user_id, REJECT_MOVE))
+
+    def detach(self, connection: Connection) -> None:
+        user_id = connection.user_id
+        connection.user_id = connection.space_id = None
+        connection.on_sender = None
+        if user_id is None or self.connections.get(user_id) is not connection:
+            return
+        del self.connections[user_id]
+        del self._users[user_id]
+        self._send(Detach(self.space_id, self.gateway, user_id))
+
+    # What the host sends.
+
+    def deliver(self, items: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+        connections = self.connections
+        for frame, recipients in items:
+            if not frame.startswith('{"type":"movement"'):
+                self._track(frame, recipients)
+            for user_id in recipients:
+                connection = connections.get(UserId(user_id))
+                if connection is not None:
+                    connection.send(frame)
+
+    def close(self, user_id: UserId, code: int, reason: str) -> None:
+        connection = self.connections.get(user_id)
+        if connection is None:
+            return
+        del self.connections[user_id]
+        self._users.pop(user_id, None)
+        connection.user_id = connection.space_id = None
+        connection.on_sender = None
+        connection.close(code, reason)
+
+    def close_all(self, code: str, message: str, close_code: int) -> None:
+        frame = encode("error", {"code": code, "message": message})
+        for user_id in list(self.connections):
+            self.connections[user_id].send(frame)
+            self.close(user_id, close_code, message)
+
+    def _track(self, frame: str, recipients: tuple[str, ...]) -> None:
+        kind = frame[9 : frame.find('"', 9)]
+        if kind not in _TRACKED:
+            return
+        payload: dict[str, Any] = loads(frame)["payload"]
+        for user_id in recipients:
+            local = self._users.get(UserId(user_id))
+            if local is not None:
+                _apply(local, UserId(user_id), kind, payload)
+
+    # A new host.
+
+    def rehome(self, host: str, epoch: int) -> None:
+        """The space has a new host: the calls of the old one are over (`call-left`), and
+        the bridge's users go to the new one where they stood."""
+        self.host, self.epoch = host, epoch
+        self.calls_ended()
+        seats = tuple(seat for _, seat in self.seats())
+        self._send(Resync(self.space_id, self.gateway, epoch, seats))
+
+    def seats(self) -> list[tuple[Connection, UserSeat]]:
+        """The bridge's users as a host takes them over, where they stand."""
+        return [
+            (
+                local.connection,
+                _with_state(
+                    local.seat,
+                    local,
+                    (local.position.x, local.position.y) if local.position is not None else None,
+                ),
+            )
+            for local in self._users.values()
+        ]
+
+    def calls_ended(self) -> None:
+        """The host is gone: every call it held ended for the users here."""
+        for local in self._users.values():
+            if local.call is not None and PROXIMITY in local.connection.capabilities:
+                local.connection.send(encode("call-left", {"callId": local.call}))
+            local.call, local.peers = None, set()
+
+    def _send(self, message: GatewayMessage) -> None:
+        sent = self._pubsub.publish_soon(gateway_channel(self.host), encode_gateway(message))
+        sent.add_done_callback(_log_failure)
+
+
+def _log_failure(sent: Any) -> None:
+    if not sent.cancelled() and sent.exception() is not None:
+        log.warning("a command for the host was lost: %s", sent.exception())
+
+
+def _with_state(seat: UserSeat, local: LocalUser, at: tuple[int, int] | None) -> UserSeat:
+    return UserSeat(
+        user_id=seat.user_id,
+        profile=seat.profile,
+        status=local.status,
+        status_text=local.text,
+        capabilities=seat.capabilities,
+        announce_capabilities=seat.announce_capabilities,
+        is_admin=seat.is_admin,
+        viewport=local.viewport,
+        at=at,
+    )
+
+
+def _apply(local: LocalUser, user_id: UserId, kind: str, payload: dict[str, Any]) -> None:
+    """What a frame to `user_id` says about them."""
+    if kind == "space-joined":
+        spawn = payload["spawn"]
+        local.position = Position(spawn["x"], spawn["y"])
+    elif kind == "movement-rejected":
+        local.position = Position(payload["x"], payload["y"])
+    elif kind in ("status", "profile") and payload.get("userId") == user_id:
+        local.status = payload["status"]
+        local.text = payload.get("text", payload.get("statusText", ""))
+    elif kind == "call-joined":
+        local.call = CallId(payload["callId"])
+        local.peers = {UserId(p["userId"]) for p in payload["peers"]}
+    elif kind == "call-peer-joined" and payload["callId"] == local.call:
+        local.peers.add(UserId(payload["userId"]))
+    elif kind == "call-peer-left" and payload["callId"] == local.call:
+        local.peers.discard(UserId(payload["userId"]))
+    elif kind == "call-left" and payload["callId"] == local.call:
+        local.call, local.peers = None, set()
