@@ -260,6 +260,37 @@ async def test_concurrent_additions_of_one_member_add_one_row(api: Api) -> None:
     assert rows == 1
 
 
+async def test_a_promotion_racing_a_moderators_addition_ends_in_the_promotion(api: Api) -> None:
+    _, owner = await api.user()
+    moderator_id, moderator = await api.user()
+    space_id = await _space(api, owner, "private")
+    members = f"/api/v1/space/{space_id}/members"
+    await api.client.post(
+        members, json={"userId": moderator_id, "role": "moderator"}, headers=owner
+    )
+    users = [(await api.user())[0] for _ in range(N // 2)]
+    await _warm(api)
+    responses = await _at_once(
+        *(
+            call
+            for user_id in users
+            for call in (
+                api.client.post(
+                    members, json={"userId": user_id, "role": "moderator"}, headers=owner
+                ),
+                api.client.post(members, json={"userId": user_id}, headers=moderator),
+            )
+        )
+    )
+    # The owner's promotions all apply; a moderator may add a plain member but never
+    # demote a moderator, whichever request came first.
+    assert [r.status_code for r in responses[::2]] == [200] * len(users)
+    assert set(_statuses(responses[1::2])) <= {200, 403}
+    roles = await api.client.get(members, headers=owner)
+    by_user = {m["userId"]: m["role"] for m in roles.json()["members"]}
+    assert [by_user[user_id] for user_id in users] == ["moderator"] * len(users)
+
+
 async def test_one_of_many_concurrent_room_deletions_wins(api: Api) -> None:
     _, owner = await api.user()
     space_id = await _space(api, owner)
