@@ -401,11 +401,7 @@ class Gateway:
         if bridge is not None:  # its users connected here stay: they move to the host
             await self.take_over(bridge, epoch)
             return self.hosts.get(space_id)
-        self.cluster.loading(space_id)
-        try:
-            host = await self._host(space_id, epoch)
-        finally:
-            self.cluster.loaded(space_id)
+        host = await self._host(space_id, epoch)
         if host is None:
             self.cluster.forget_host(space_id, epoch)
         return host
@@ -419,6 +415,8 @@ class Gateway:
             return await asyncio.shield(pending)
         future: asyncio.Future[SpaceHost | None] = asyncio.get_running_loop().create_future()
         self._loading[space_id] = future
+        if self.cluster is not None:
+            self.cluster.loading(space_id)  # what other gateways send for it waits
         try:
             space_map = await self.directory.space_map(space_id)
             host = None
@@ -444,6 +442,8 @@ class Gateway:
             raise
         finally:
             del self._loading[space_id]
+            if self.cluster is not None:
+                self.cluster.loaded(space_id)
 
     def _leave(self, connection: Connection) -> None:
         space_id = connection.space_id

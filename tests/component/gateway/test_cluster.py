@@ -1,0 +1,247 @@
+"""Several gateways serving one space: in-process gateways on one database, one in-memory
+pub/sub broker and one set of in-memory leases, each on a port of its own, with real
+WebSocket clients. A user on one gateway and a user on another see one world."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from metaverse.api.context import ApiContext
+from metaverse.backends.eventlog import MemoryEventLog
+from metaverse.backends.leases import MemoryLeases
+from metaverse.backends.pubsub import MemoryBroker, MemoryPubSub
+from metaverse.clock import FakeClock
+from metaverse.core.ids import SpaceId
+from metaverse.gateway.bridge import SpaceBridge
+from metaverse.gateway.directory import Directory
+from metaverse.gateway.server import Gateway
+from metaverse.settings import Settings
+from tests.component.gateway.conftest import Client, World
+from tests.loopback import free_port
+
+TTL_S = 0.6
+CAPS = ["profiles", "proximity", "presence", "chat"]
+
+
+@dataclass
+class Cluster:
+    context: ApiContext
+    clock: FakeClock
+    leases: MemoryLeases
+    nodes: list[World] = field(default_factory=list)
+    _serving: dict[int, Any] = field(default_factory=dict)
+
+    @property
+    def maker(self) -> World:
+        return self.nodes[0]
+
+    def hosts(self, space_id: str) -> list[int]:
+        """Which nodes host the space."""
+        return [i for i, node in enumerate(self.nodes) if SpaceId(space_id) in node.gateway.hosts]
+
+    async def crash(self, index: int) -> None:
+        """The node stops as a killed process does: no lease released, nobody told."""
+        node = self.nodes[index]
+        cluster = node.gateway.cluster
+        assert cluster is not None
+        for task in cluster._tasks:
+            task.cancel()
+        await node.gateway.pubsub.close()
+        for client in list(node.clients):
+            await client.ws.close()
+        node.gateway.cluster = None  # nothing to release on the way out
+        node.gateway.hosts.clear()
+
+    async def expire_leases(self) -> None:
+        """Let every lease not renewed since run out, then give the loops a turn."""
+        self.clock.advance(TTL_S + 0.01)
+        await asyncio.sleep(TTL_S)
+
+
+@pytest.fixture
+async def cluster_of(
+    tmp_path: Path, sqlite_template: Path, make_settings: Callable[..., Settings]
+) -> AsyncIterator[Callable[..., Any]]:
+    made: list[Cluster] = []
+
+    async def make(count: int = 2, **overrides: Any) -> Cluster:
+        path = tmp_path / "cluster.db"
+        shutil.copyfile(sqlite_template, path)
+        settings = make_settings(
+            database_url=f"sqlite+aiosqlite:///{path}", lease_ttl_s=TTL_S, **overrides
+        )
+        clock = FakeClock()
+        broker = MemoryBroker()
+        event_log = MemoryEventLog()
+        context = ApiContext.build(
+            settings, clock, event_log=event_log, pubsub=MemoryPubSub(broker)
+        )
+        leases = MemoryLeases(clock)
+        cluster = Cluster(context, clock, leases)
+        for index in range(count):
+            gateway = Gateway(
+                settings.model_copy(update={"service_id": f"gw{index}"}),
+                clock,
+                context.accounts.access_tokens,
+                Directory(context.sessions),
+                event_log,
+                MemoryPubSub(broker),
+                CollectorRegistry(),
+                leases=leases,
+            )
+            port = free_port()
+            serving = gateway.serving("127.0.0.1", port)
+            await serving.__aenter__()
+            cluster.nodes.append(World(context, gateway, clock, port, _serving=serving))
+        made.append(cluster)
+        return cluster
+
+    yield make
+    for cluster in made:
+        for node in reversed(cluster.nodes):
+            await node.stop()
+        await cluster.context.close()
+
+
+async def frame_of(client: Client, type_: str, timeout_s: float = 3.0) -> dict[str, Any]:
+    """The next frame of `type_`, skipping others."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            frame = await client.recv(timeout_s)
+            if frame["type"] == type_:
+                payload: dict[str, Any] = frame["payload"]
+                return payload
+
+
+async def test_the_contract_exchange_with_its_clients_on_two_gateways(
+    cluster_of: Callable[..., Any],
+) -> None:
+    cluster: Cluster = await cluster_of()
+    first, second = cluster.nodes
+    space_id = await first.space(10, 10)
+    ann_id, ann_token = await first.user("ann")
+    bob_id, bob_token = await first.user("bob")
+    ann, ann_joined = await first.join(space_id, ann_token)
+    bob, bob_joined = await second.join(space_id, bob_token)
+    assert cluster.hosts(space_id) == [0]
+    assert isinstance(second.gateway.bridges[SpaceId(space_id)], SpaceBridge)
+    # The second joiner sees the first where they stand; the first sees them arrive.
+    spawn = bob_joined["spawn"]
+    assert bob_joined["users"] == [
+        {"userId": ann_id, "x": ann_joined["spawn"]["x"], "y": ann_joined["spawn"]["y"]}
+    ]
+    assert await ann.expect("user-joined") == {"userId": bob_id, **spawn}
+    # A far move is refused to the mover only; a one-cell step is seen by the other.
+    await bob.send("move", {"x": spawn["x"] + 3, "y": spawn["y"]})
+    assert await bob.expect("movement-rejected") == spawn
+    await bob.send("move", {"x": spawn["x"] + 1, "y": spawn["y"]})
+    assert await ann.expect("movement") == {
+        "userId": bob_id,
+        "x": spawn["x"] + 1,
+        "y": spawn["y"],
+    }
+    await bob.ws.close()
+    assert await ann.expect("user-left") == {"userId": bob_id}
+    await ann.quiet()
+    # The bridge is gone with its last user.
+    await asyncio.sleep(0.05)
+    assert SpaceId(space_id) not in second.gateway.bridges
+
+
+async def test_calls_signaling_presence_and_chat_cross_gateways(
+    cluster_of: Callable[..., Any],
+) -> None:
+    cluster: Cluster = await cluster_of()
+    first, second = cluster.nodes
+    space_id = await first.space(10, 10)
+    ann_id, ann_token = await first.user("ann")
+    bob_id, bob_token = await first.user("bob")
+    ann, ann_joined = await first.join(space_id, ann_token, capabilities=CAPS)
+    bob, _ = await second.join(
+        space_id, bob_token, capabilities=CAPS, resume={**ann_joined["spawn"]}
+    )
+    # Resumed on ann's cell: they are near, and in one call.
+    ann_call = await frame_of(ann, "call-joined")
+    bob_call = await frame_of(bob, "call-joined")
+    assert ann_call["callId"] == bob_call["callId"]
+    assert [p["userId"] for p in bob_call["peers"]] == [ann_id]
+    # Signaling is relayed within the call, both ways.
+    offer = {"type": "offer", "sdp": "v=0"}
+    await bob.send("video-call-signaling", {"to": ann_id, "data": offer})
+    assert await frame_of(ann, "video-call-signaling") == {"from": bob_id, "data": offer}
+    await ann.send("video-call-signaling", {"to": bob_id, "data": {"candidate": "c"}})
+    assert (await frame_of(bob, "video-call-signaling"))["from"] == ann_id
+    # Presence from the bridge reaches the host's user, and back.
+    await bob.send("status", {"status": "busy", "text": "writing"})
+    assert await frame_of(ann, "status") == {"userId": bob_id, "status": "busy", "text": "writing"}
+    # Chat: the space, and nearby (the bridge knows where its user stands).
+    for scope in ("space", "nearby"):
+        await bob.send("chat", {"scope": scope, "text": f"hi {scope}", "clientId": scope})
+        assert (await frame_of(bob, "chat-ack"))["clientId"] == scope
+        received = await frame_of(ann, "chat")
+        assert (received["scope"], received["text"]) == (scope, f"hi {scope}")
+    await ann.send("chat", {"scope": "nearby", "text": "hello", "clientId": "a"})
+    assert (await frame_of(bob, "chat"))["text"] == "hello"
+    # Do not disturb on the bridge's side takes bob out of the call for ann too.
+    await bob.send("status", {"status": "dnd"})
+    assert (await frame_of(ann, "call-left"))["callId"] == ann_call["callId"]
+    # Signaling outside a call is refused, across gateways as here.
+    await bob.send("video-call-signaling", {"to": ann_id, "data": offer})
+    assert (await frame_of(bob, "signal-rejected"))["to"] == ann_id
+
+
+async def test_a_surviving_gateway_takes_over_a_space_whose_host_died(
+    cluster_of: Callable[..., Any],
+) -> None:
+    cluster: Cluster = await cluster_of(3)
+    first, second, third = cluster.nodes
+    space_id = await first.space(12, 12)
+    _, ann_token = await first.user("ann")
+    bob_id, bob_token = await first.user("bob")
+    cy_id, cy_token = await first.user("cy")
+    await first.join(space_id, ann_token, capabilities=CAPS)
+    bob, bob_joined = await second.join(space_id, bob_token, capabilities=CAPS)
+    cy, _ = await third.join(space_id, cy_token, capabilities=CAPS)
+    await frame_of(bob, "user-joined")
+    assert cluster.hosts(space_id) == [0]
+    await cluster.crash(0)
+    await cluster.expire_leases()
+    async with asyncio.timeout(5):
+        while not cluster.hosts(space_id):
+            await asyncio.sleep(0.05)
+    new_host = cluster.hosts(space_id)[0]
+    assert new_host in (1, 2)
+    # Both survivors are in the rebuilt space, each told afresh, where they stood.
+    rejoined = await frame_of(bob, "space-joined")
+    assert rejoined["spawn"] == bob_joined["spawn"]
+    await frame_of(cy, "space-joined")
+    spawn = rejoined["spawn"]
+    await bob.send("move", {"x": spawn["x"] + 1, "y": spawn["y"]})
+    moved = await frame_of(cy, "movement")
+    assert moved == {"userId": bob_id, "x": spawn["x"] + 1, "y": spawn["y"]}
+    # Ann comes back through a survivor where she stood.
+    ann, again = await second.join(space_id, ann_token, capabilities=CAPS)
+    assert {u["userId"] for u in again["users"]} == {bob_id, cy_id}
+
+
+async def test_a_loaded_gateway_hands_a_new_space_to_the_least_loaded_one(
+    cluster_of: Callable[..., Any],
+) -> None:
+    # A capacity of one connection: any gateway with a client is over the threshold.
+    cluster: Cluster = await cluster_of(2, gateway_capacity=1, host_load_threshold=0.5)
+    first, second = cluster.nodes
+    space_id = await first.space(10, 10)
+    _, ann_token = await first.user("ann")
+    await first.connect()  # an idle client: the first gateway is loaded
+    await asyncio.sleep(TTL_S)  # both have reported their load
+    await first.join(space_id, ann_token)
+    assert cluster.hosts(space_id) == [1]
+    assert SpaceId(space_id) in first.gateway.bridges
