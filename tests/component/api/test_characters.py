@@ -8,6 +8,7 @@ are one name whatever their case."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -142,3 +143,121 @@ async def test_dimensions_take_ascii_digits_only(api: Api, dimensions: str) -> N
         "/api/v1/space", json={"name": "s", "dimensions": dimensions}, headers=user
     )
     assert response.status_code == 400
+
+
+# Every string an operation takes, found in the OpenAPI document, carries a NUL in turn.
+
+
+def _resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema = document["components"]["schemas"][name]
+    if "anyOf" in schema:  # `X | None`: the non-null branch
+        schema = next(s for s in schema["anyOf"] if s.get("type") != "null")
+        return _resolve(schema, document)
+    return schema
+
+
+def _example(schema: dict[str, Any], document: dict[str, Any]) -> Any:
+    """A value of the schema's shape, every property present (not necessarily valid)."""
+    schema = _resolve(schema, document)
+    if "enum" in schema or "const" in schema:
+        return schema.get("enum", [schema.get("const")])[0]
+    kind = schema.get("type")
+    if kind == "object":
+        return {k: _example(v, document) for k, v in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [_example(schema.get("items", {}), document)]
+    return {"integer": 1, "number": 1, "boolean": True}.get(str(kind), "x")
+
+
+def _string_paths(value: Any, schema: dict[str, Any], document: dict[str, Any]) -> list[list[Any]]:
+    """Where the strings of `value` are, as key paths."""
+    schema = _resolve(schema, document)
+    if schema.get("type") == "object":
+        properties = schema.get("properties", {})
+        return [
+            [key, *rest]
+            for key, sub in properties.items()
+            for rest in _string_paths(value[key], sub, document)
+        ]
+    if schema.get("type") == "array":
+        return [[0, *rest] for rest in _string_paths(value[0], schema.get("items", {}), document)]
+    return [[]] if isinstance(value, str) else []
+
+
+def _with(value: Any, path: list[Any], replacement: Any) -> Any:
+    if not path:
+        return replacement
+    copy = list(value) if isinstance(value, list) else dict(value)
+    copy[path[0]] = _with(value[path[0]], path[1:], replacement)
+    return copy
+
+
+def _request(
+    template: str, path_values: dict[str, str], query: dict[str, str], json: Any
+) -> dict[str, Any]:
+    url = template.format(**{name: quote(value, safe="") for name, value in path_values.items()})
+    arguments: dict[str, Any] = {"url": url, "params": query}
+    if json is not None:
+        arguments["json"] = json
+    return arguments
+
+
+def _nul_requests(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(method, path, request arguments, the field that must be named) for every string."""
+    cases = []
+    for template, operations in document["paths"].items():
+        for method, operation in operations.items():
+            parameters = operation.get("parameters", [])
+            path_values = {p["name"]: "x" for p in parameters if p["in"] == "path"}
+            body = None
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                body = _example(content["application/json"]["schema"], document)
+
+            for parameter in parameters:
+                if _resolve(parameter["schema"], document).get("type") != "string":
+                    continue
+                if parameter["in"] == "path":
+                    values = {**path_values, parameter["name"]: NUL}
+                    cases.append((method, template, _request(template, values, {}, body), "path"))
+                elif parameter["in"] == "query":
+                    query = {parameter["name"]: NUL}
+                    field = f"query.{parameter['name']}"
+                    cases.append(
+                        (method, template, _request(template, path_values, query, body), field)
+                    )
+            if body is not None:
+                schema = content["application/json"]["schema"]
+                for where in _string_paths(body, schema, document):
+                    field = ".".join(["body", *map(str, where)])
+                    nul_body = _with(body, where, NUL)
+                    cases.append(
+                        (method, template, _request(template, path_values, {}, nul_body), field)
+                    )
+    return cases
+
+
+async def test_a_nul_in_any_string_of_any_operation_is_400_naming_it(api: Api) -> None:
+    _, admin = await api.user(admin=True)
+    document = (await api.client.get("/openapi.json")).json()
+    cases = _nul_requests(document)
+    covered = {(method, path) for method, path, _, _ in cases}
+    with_input = {
+        (method, path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("parameters") or "application/json" in str(operation.get("requestBody"))
+    }
+    assert covered == with_input, with_input - covered
+    assert len(cases) > 70
+    for method, template, arguments, field in cases:
+        response = await api.client.request(method.upper(), headers=admin, **arguments)
+        where = f"{method.upper()} {template} with a NUL in {field}"
+        assert response.status_code == 400, (where, response.text)
+        body = response.json()
+        assert body["code"] in ("invalid_characters", "invalid_request"), (where, body)
+        # A field of a union type is named with the branch after it (`body.thumbnail.str`).
+        named = [detail["field"] for detail in body["details"]]
+        assert any(f == field or f.startswith(f"{field}.") for f in named), (where, body)
