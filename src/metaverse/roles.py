@@ -20,6 +20,7 @@ from metaverse.api.app import create_app
 from metaverse.api.context import ApiContext
 from metaverse.assets.seed import seed_demo
 from metaverse.backends.eventlog import EventLog, MemoryEventLog, open_event_log
+from metaverse.backends.leases import Leases, open_leases
 from metaverse.backends.pubsub import MemoryBroker, PubSub, open_pubsub
 from metaverse.clock import SystemClock
 from metaverse.consumer.health import create_health_app
@@ -61,7 +62,9 @@ async def prepare(context: ApiContext) -> None:
         log.info("seeded the demo avatars, elements and map")
 
 
-def build_gateway(context: ApiContext) -> Gateway:
+def build_gateway(context: ApiContext, leases: Leases | None = None) -> Gateway:
+    """A gateway of `context`; with `leases` it serves spaces together with the other
+    gateways on them (see `gateway.cluster`)."""
     return Gateway(
         context.settings,
         context.clock,
@@ -70,6 +73,7 @@ def build_gateway(context: ApiContext) -> Gateway:
         context.event_log,
         context.pubsub,
         context.registry,
+        leases=leases,
     )
 
 
@@ -162,12 +166,16 @@ async def run_api(settings: Settings) -> None:
 
 async def run_gateway(settings: Settings) -> None:
     context = build_context(settings)
+    # With Redis, gateways share the spaces; alone, this one hosts every space it serves.
+    leases = open_leases(settings.redis_url, context.clock) if settings.redis_url else None
     try:
         with frozen_heap():
-            async with build_gateway(context).serving(settings.host, settings.ws_port):
+            async with build_gateway(context, leases).serving(settings.host, settings.ws_port):
                 log.info("gateway listening on ws://%s:%d/ws", settings.host, settings.ws_port)
                 await _run_until_stopped(None, consumer_tasks(context, always=False))
     finally:
+        if leases is not None:
+            await leases.close()
         await _close(context)
 
 
@@ -189,10 +197,11 @@ async def run_consumer(settings: Settings) -> None:
 
 async def run_serve(settings: Settings) -> None:
     context = build_context(settings)
+    leases = open_leases(settings.redis_url, context.clock) if settings.redis_url else None
     try:
         await prepare(context)
         with frozen_heap():
-            async with build_gateway(context).serving(settings.host, settings.ws_port):
+            async with build_gateway(context, leases).serving(settings.host, settings.ws_port):
                 origin = settings.web_origin()
                 log.info(
                     "metaverse is up: %s (API docs at %s/docs), gateway on port %d",
@@ -203,4 +212,6 @@ async def run_serve(settings: Settings) -> None:
                 server = _server(create_app(context), settings, settings.port)
                 await _run_until_stopped(server, consumer_tasks(context, always=True))
     finally:
+        if leases is not None:
+            await leases.close()
         await _close(context)

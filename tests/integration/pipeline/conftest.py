@@ -648,14 +648,15 @@ class World:
         account: Account,
         space_id: str,
         capabilities: tuple[str, ...] = ("chat",),
+        **extra: Any,
     ) -> ChatClient:
+        """`account` joins through `gateway`; `extra` goes into the `join` (a viewport, a
+        resume)."""
         ws = await connect(f"ws://127.0.0.1:{gateway.port}/ws", max_size=2**20)
         client = ChatClient(f"{account.username}@{gateway.name}", ws)
         self.clients.append(client)
-        await client.send(
-            "join",
-            {"spaceId": space_id, "token": account.token, "capabilities": list(capabilities)},
-        )
+        join = {"spaceId": space_id, "token": account.token, "capabilities": list(capabilities)}
+        await client.send("join", {**join, **extra})
         await client.wait_for(lambda f: f["type"] in ("space-joined", "error"), "space-joined")
         assert client.frames[0]["type"] == "space-joined", client.frames[0]
         return client
