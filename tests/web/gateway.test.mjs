@@ -60,7 +60,7 @@ function fakeTimers() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-function setup({ token = async () => "tok" } = {}) {
+function setup({ token = async () => "tok", resume = () => null } = {}) {
   FakeSocket.all = [];
   const frames = [];
   const statuses = [];
@@ -72,6 +72,7 @@ function setup({ token = async () => "tok" } = {}) {
     onFrame: (f) => frames.push(f),
     onStatus: (s) => statuses.push(s),
     viewport: () => ({ x: 1, y: 2, width: 30, height: 20 }),
+    resume,
     WebSocketImpl: FakeSocket,
     timers,
     random: () => 0.5,
@@ -155,6 +156,35 @@ test("a dropped socket reconnects with growing backoff and rejoins; a join reset
   assert.equal(statuses.at(-1).retryInMs, 375, "a successful join starts the backoff afresh");
   gateway.stop();
   assert.equal(timers.pending.size, 0, "stop clears every timer");
+});
+
+test("a reconnection asks to stand where the user stood; the first join does not", async () => {
+  const { gateway, timers } = setup({ resume: () => ({ x: 7, y: 3 }) });
+  gateway.start();
+  await tick();
+  FakeSocket.all[0].open();
+  assert.equal(FakeSocket.all[0].sent[0].payload.resume, undefined);
+  FakeSocket.all[0].deliver(joinedFrame);
+  FakeSocket.all[0].drop(1006);
+  timers.fire(375);
+  await tick();
+  FakeSocket.all[1].open();
+  assert.deepEqual(FakeSocket.all[1].sent[0].payload.resume, { x: 7, y: 3 });
+  gateway.stop();
+});
+
+test("a gateway restarting (1012) is left for another at once, not after a backoff", async () => {
+  const { gateway, statuses, timers } = setup();
+  gateway.start();
+  await tick();
+  FakeSocket.all[0].open();
+  FakeSocket.all[0].deliver(joinedFrame);
+  FakeSocket.all[0].drop(1012);
+  assert.deepEqual(statuses.at(-1), { state: "reconnecting", reason: null, attempt: 0, retryInMs: 0 });
+  timers.fire(0);
+  await tick();
+  assert.equal(FakeSocket.all.length, 2);
+  gateway.stop();
 });
 
 for (const [code, closeCode] of [

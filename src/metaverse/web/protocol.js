@@ -73,9 +73,10 @@ export function terminalCloseReason(closeCode) {
 
 // Client → server frames, as plain objects ({type, payload}); `encode` makes the text.
 
-export function join({ spaceId, token, capabilities = CAPABILITIES, viewport = null }) {
+export function join({ spaceId, token, capabilities = CAPABILITIES, viewport = null, resume = null }) {
   const payload = { spaceId, token, capabilities: [...capabilities] };
   if (viewport) payload.viewport = viewportPayload(viewport);
+  if (resume) payload.resume = { x: resume.x, y: resume.y };
   return { type: "join", payload };
 }
 

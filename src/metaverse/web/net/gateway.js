@@ -1,6 +1,8 @@
 // The WebSocket connection to the gateway: join, unpack batches, send, and reconnect with
 // backoff when the socket drops, except after a terminal error (bad token, replaced by
-// another tab, forbidden or unknown space), where reconnecting cannot help.
+// another tab, forbidden or unknown space), where reconnecting cannot help. A reconnection
+// asks to stand where the user stood (`resume`); a gateway that restarts (close 1012) is
+// left for another at once, without waiting.
 //
 // It touches no DOM. The WebSocket class, timers and randomness are injected so that the
 // reconnect logic runs under node's test runner with fakes.
@@ -10,6 +12,8 @@ import { backoffDelayMs } from "./backoff.js";
 
 /** A joined socket that has not answered `join` within this is retried. */
 export const JOIN_TIMEOUT_MS = 10_000;
+/** The close code of a gateway that stops for a restart (it hands its spaces over first). */
+export const SERVICE_RESTART = 1012;
 
 /**
  * @param {object} options
@@ -19,6 +23,7 @@ export const JOIN_TIMEOUT_MS = 10_000;
  * @param {(frame: object) => void} options.onFrame each server frame, batches unpacked
  * @param {(status: {state: string, reason: string|null, attempt: number, retryInMs: number|null}) => void} options.onStatus
  * @param {() => object|null} [options.viewport] the viewport to join with, in tiles
+ * @param {() => {x: number, y: number}|null} [options.resume] where to stand again on a reconnection
  */
 export function createGateway({
   url,
@@ -27,12 +32,14 @@ export function createGateway({
   onFrame,
   onStatus = () => {},
   viewport = () => null,
+  resume = () => null,
   WebSocketImpl = globalThis.WebSocket,
   timers = globalThis,
   random = Math.random,
 }) {
   let socket = null;
   let joined = false;
+  let everJoined = false;
   let stopped = false;
   let attempt = 0;
   let retryTimer = null;
@@ -68,7 +75,8 @@ export function createGateway({
     terminal = null;
     ws.onopen = () => {
       if (ws !== socket) return;
-      ws.send(protocol.encode(protocol.join({ spaceId, token, viewport: viewport() })));
+      const at = everJoined ? resume() : null;
+      ws.send(protocol.encode(protocol.join({ spaceId, token, viewport: viewport(), resume: at })));
       joinTimer = timers.setTimeout(() => ws.close(4000, "join timed out"), JOIN_TIMEOUT_MS);
     };
     ws.onmessage = (event) => {
@@ -87,6 +95,12 @@ export function createGateway({
       if (wasJoined) onFrame({ type: "client/disconnected", payload: {} });
       const reason = terminal ?? protocol.terminalCloseReason(event.code);
       if (reason) return finish(reason);
+      if (event.code === SERVICE_RESTART) {
+        // The gateway is draining: another one takes this user at once.
+        setStatus({ state: "reconnecting", attempt, retryInMs: 0 });
+        retryTimer = timers.setTimeout(connect, 0);
+        return;
+      }
       scheduleRetry();
     };
     ws.onerror = () => {}; // a close event always follows
@@ -95,6 +109,7 @@ export function createGateway({
   function receive(frame) {
     if (frame.type === "space-joined") {
       joined = true;
+      everJoined = true;
       attempt = 0;
       timers.clearTimeout(joinTimer);
       setStatus({ state: "connected", reason: null, attempt: 0 });

@@ -162,6 +162,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
       spaceId,
       accessToken: () => api.accessToken(),
       viewport: () => world.viewport,
+      resume: () => (state.me && Number.isInteger(state.me.x) ? { x: state.me.x, y: state.me.y } : null),
       onFrame: receive,
       onStatus: connectionChanged,
     });
