@@ -41,6 +41,13 @@ class Leases(Protocol):
         """End the lease if `holder` still holds it with `epoch`."""
         ...
 
+    async def transfer(
+        self, key: str, holder: str, epoch: int, successor: str, ttl_ms: int
+    ) -> Lease | None:
+        """Hand the lease to `successor` (under the next epoch) if `holder` still holds it
+        with `epoch`, with no moment when it is free; None if it was lost already."""
+        ...
+
     async def holder(self, key: str) -> Lease | None:
         """Who holds `key` now, if anyone."""
         ...
@@ -101,6 +108,16 @@ class MemoryLeases:
             return False
         del self._leases[key]
         return True
+
+    async def transfer(
+        self, key: str, holder: str, epoch: int, successor: str, ttl_ms: int
+    ) -> Lease | None:
+        if self._current(key) != Lease(holder, epoch):
+            return None
+        next_epoch = self._epochs[key] = self._epochs[key] + 1
+        lease = Lease(successor, next_epoch)
+        self._leases[key] = (lease, self._now_ms() + ttl_ms)
+        return lease
 
     async def holder(self, key: str) -> Lease | None:
         return self._current(key)

@@ -43,6 +43,16 @@ end
 return renewed
 """
 
+_TRANSFER: Final = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return false
+end
+local epoch = redis.call('INCR', KEYS[2])
+local held = ARGV[2] .. ' ' .. epoch
+redis.call('SET', KEYS[1], held, 'PX', ARGV[3])
+return held
+"""
+
 _RELEASE: Final = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -71,6 +81,7 @@ class RedisLeases:
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._renew = self._redis.register_script(_RENEW)
         self._release = self._redis.register_script(_RELEASE)
+        self._transfer = self._redis.register_script(_TRANSFER)
 
     async def _run(self, call: Any) -> Any:
         try:
@@ -102,6 +113,18 @@ class RedisLeases:
     async def release(self, key: str, holder: str, epoch: int) -> bool:
         released = await self._run(self._release(keys=[f"lease:{key}"], args=[f"{holder} {epoch}"]))
         return bool(released)
+
+    async def transfer(
+        self, key: str, holder: str, epoch: int, successor: str, ttl_ms: int
+    ) -> Lease | None:
+        _check_holder(successor)
+        held = await self._run(
+            self._transfer(
+                keys=[f"lease:{key}", f"lease-epoch:{key}"],
+                args=[f"{holder} {epoch}", successor, ttl_ms],
+            )
+        )
+        return _lease(held)
 
     async def holder(self, key: str) -> Lease | None:
         return _lease(await self._run(self._redis.get(f"lease:{key}")))

@@ -18,6 +18,8 @@ from metaverse.core.audience import Audience
 from metaverse.core.calls import CallBook, default_call_ids
 from metaverse.core.config import SpaceConfig
 from metaverse.core.events import (
+    CallJoined,
+    CallPeer,
     Event,
     InterestEnter,
     InterestLeave,
@@ -146,6 +148,29 @@ class Space:
         call_id = self._calls.call_of(sender)
         together = call_id is not None and call_id == self._calls.call_of(recipient)
         return together and sender != recipient
+
+    def welcome(self, user: UserId) -> list[Event]:
+        """What `user` is told on a new connection while they stay in the space (their
+        gateway restarted and they came back through another): `SpaceJoined` where they
+        stand, with everyone else, and `CallJoined` for their call, in which they make the
+        offers. Changes nothing."""
+        cell = self._positions.position(user)
+        entries = tuple(
+            UserEntry(other, *self._positions.position(other), p.status, p.text)
+            for other, p in self._users.items()
+            if other != user
+        )
+        in_view = None if self._interest.viewport(user) is None else self.in_view(user)
+        events: list[Event] = [SpaceJoined((user,), user, cell.x, cell.y, entries, in_view)]
+        call_id = self._calls.call_of(user)
+        if call_id is not None:
+            peers = tuple(
+                CallPeer(peer, initiator=True)
+                for peer in self._calls.members(call_id)
+                if peer != user
+            )
+            events.append(CallJoined((user,), call_id, peers))
+        return events
 
     def snapshot(self) -> Snapshot:
         users = {

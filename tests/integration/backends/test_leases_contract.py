@@ -79,6 +79,18 @@ async def test_a_lease_not_renewed_runs_out_and_is_lost_for_good(backend: Backen
     assert await leases.holder(k) == taken
 
 
+async def test_a_lease_is_handed_over_without_a_moment_free(backend: Backend) -> None:
+    leases, k = backend.leases, key()
+    mine = await leases.acquire(k, "gw-a", TTL_MS)
+    handed = await leases.transfer(k, "gw-a", mine.epoch, "gw-b", TTL_MS)
+    assert handed == Lease("gw-b", mine.epoch + 1)
+    assert await leases.holder(k) == handed
+    # Only its holder, under its epoch, hands a lease over.
+    assert await leases.transfer(k, "gw-a", mine.epoch, "gw-c", TTL_MS) is None
+    assert await leases.transfer(k, "gw-b", mine.epoch, "gw-c", TTL_MS) is None
+    assert await leases.renew({k: handed.epoch}, "gw-b", TTL_MS) == {k}
+
+
 async def test_renewing_keeps_only_the_leases_still_held(backend: Backend) -> None:
     leases, a, b = backend.leases, key(), key()
     first = await leases.acquire(a, "gw-a", TTL_MS)

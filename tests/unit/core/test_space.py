@@ -13,6 +13,7 @@ from metaverse.core.config import SpaceConfig
 from metaverse.core.events import (
     CallJoined,
     CallLeft,
+    CallPeer,
     CallPeerLeft,
     Event,
     InterestEnter,
@@ -374,3 +375,35 @@ def test_a_new_map_of_another_size_or_without_a_free_cell_is_refused() -> None:
         space.set_map(SpaceMap(3, 2))
     with pytest.raises(ValueError, match="no free cell"):
         space.set_map(SpaceMap(2, 2, elements=(Element(0, 0, 2, 2, static=True),)))
+
+
+def test_welcome_tells_a_returning_user_where_they_stand_and_their_call() -> None:
+    space = _space()
+    space.join(ann, at=Position(3, 3), viewport=Rect(0, 0, 5, 5))
+    space.join(bob, at=Position(4, 3), status="busy", text="hi")
+    space.join(cat, at=Position(20, 15))
+    before = space.snapshot()
+    joined, call = space.welcome(ann)
+    assert joined == SpaceJoined(
+        (ann,),
+        ann,
+        3,
+        3,
+        (UserEntry(bob, 4, 3, "busy", "hi"), UserEntry(cat, 20, 15, "available", "")),
+        (bob,),
+    )
+    call_id = space.call_of(ann)
+    assert call == CallJoined((ann,), call_id, (CallPeer(bob, initiator=True),))  # type: ignore[arg-type]
+    # Nothing changed, and the events fold into the same snapshot.
+    assert space.snapshot() == before == apply_all(before, [joined, call])
+    # Outside a call, without a viewport: only where they stand.
+    assert space.welcome(cat) == [
+        SpaceJoined(
+            (cat,),
+            cat,
+            20,
+            15,
+            (UserEntry(ann, 3, 3, "available", ""), UserEntry(bob, 4, 3, "busy", "hi")),
+            None,
+        )
+    ]
