@@ -84,14 +84,6 @@ role_pid() {
     echo "$pid"
 }
 
-role_of() { # role_of NAME: its role (api, gateway, consumer)
-    local entry
-    for entry in "${ROLES[@]}"; do
-        [[ "${entry%%:*}" == "$1" ]] && echo "${entry#*:}" && return 0
-    done
-    return 1
-}
-
 # running: the names of the cluster's processes (nginx included) that run now.
 running() {
     local entry name
@@ -190,7 +182,8 @@ wait_ready() {
         local -a still=()
         for entry in "${pending[@]}"; do
             name="${entry%%:*}"
-            if [[ -z "$(role_pid "$name" "${entry#*:}")" ]]; then
+            # The pid itself: a process just started may not have exec'd its command yet.
+            if ! pid_alive "$(read_pid "$PIDS/$name.pid")"; then
                 tail -n 30 "$(log_of "$name")" >&2 || true
                 warn "$name exited during start (log: $(log_of "$name"))"
                 return 1
