@@ -43,12 +43,14 @@ MESSAGES: list[GatewayMessage] = [
     Attach("s1", "gw-b", PLAIN_SEAT),
     Command("s1", "gw-b", "u1", '{"type":"move","payload":{"x":1,"y":2}}'),
     Detach("s1", "gw-b", "u1"),
+    Detach("s1", "gw-b", "u1", resume=True),
     Resync("s1", "gw-b", 7, (SEAT, PLAIN_SEAT)),
     Frames("s1", 7, (('{"type":"user-left","payload":{"userId":"u3"}}', ("u1", "u2")),)),
     Close("s1", 7, "u1", 4009, "replaced by a newer connection"),
     HostChanged("s1", 8, "gw-c"),
+    HostChanged("s1", 9, "gw-c", handoff=True),
     HostRequest("s1", "gw-a"),
-    Handoff("s1", "gw-a", {"users": {}}, (SEAT,), {"u1": "gw-b"}),
+    Handoff("s1", "gw-a", 9, {"users": {}}, (SEAT,), {"u1": "gw-b"}),
 ]
 
 
@@ -61,8 +63,8 @@ def test_every_message_round_trips(message: GatewayMessage) -> None:
 
 
 def test_messages_keep_their_defaults_when_older_senders_leave_them_out() -> None:
-    data = b'{"v":1,"k":"handoff","space_id":"s","gateway":"g","snapshot":{},"seats":[]}'
-    assert decode_gateway(data) == Handoff("s", "g", {}, ())
+    data = b'{"v":1,"k":"detach","space_id":"s","gateway":"g","user_id":"u"}'
+    assert decode_gateway(data) == Detach("s", "g", "u", resume=False)
 
 
 @pytest.mark.parametrize(

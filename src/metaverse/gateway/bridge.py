@@ -195,6 +195,16 @@ class SpaceBridge:
         del self._users[user_id]
         self._send(Detach(self.space_id, self.gateway, user_id))
 
+    def park_all(self) -> None:
+        """This gateway stops: its users stay in the space, to come back through another
+        gateway (`Detach` with `resume`)."""
+        for user_id, connection in list(self.connections.items()):
+            connection.user_id = connection.space_id = None
+            connection.on_sender = None
+            self._send(Detach(self.space_id, self.gateway, user_id, resume=True))
+        self.connections.clear()
+        self._users.clear()
+
     # What the host sends.
 
     def deliver(self, items: tuple[tuple[str, tuple[str, ...]], ...]) -> None:

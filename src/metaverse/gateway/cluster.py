@@ -148,13 +148,15 @@ class Cluster:
                         return lease
         return await self._leases.acquire(key, self.id, self._ttl_ms)
 
-    async def _least_loaded(self) -> str | None:
+    async def _least_loaded(self, *, include_busier: bool = False) -> str | None:
+        """The live gateway with the least load below this one's (or any, when
+        `include_busier`)."""
         reports = []
         for data in (await self._leases.reports()).values():
             with contextlib.suppress(GatewayWireError):
                 reports.append(LoadReport.from_bytes(data))
         mine = self.load()
-        others = [r for r in reports if r.gateway != self.id and r.load < mine]
+        others = [r for r in reports if r.gateway != self.id and (include_busier or r.load < mine)]
         return min(others, key=lambda r: (r.load, r.gateway)).gateway if others else None
 
     # Messages from other gateways.
@@ -192,7 +194,10 @@ class Cluster:
                 if host is not None:
                     remote = host.connections.get(UserId(message.user_id))
                     if isinstance(remote, RemoteConnection) and remote.gateway == message.gateway:
-                        gateway.leave_host(host, remote)
+                        if message.resume:
+                            gateway.park(host, remote)
+                        else:
+                            gateway.leave_host(host, remote)
             case Frames():
                 bridge = self._current_bridge(space_id, message.epoch)
                 if bridge is not None:
@@ -205,12 +210,16 @@ class Cluster:
             case HostChanged():
                 bridge = gateway.bridges.get(space_id)
                 if bridge is not None and message.epoch > bridge.epoch:
-                    bridge.rehome(message.host, message.epoch)
+                    if message.handoff:  # the new host has this gateway's users already
+                        bridge.host, bridge.epoch = message.host, message.epoch
+                    else:
+                        bridge.rehome(message.host, message.epoch)
             case HostRequest():
                 if space_id not in gateway.hosts:
                     gateway.spawn(self._host_on_request(space_id))
             case Handoff():
-                log.warning("a handoff of space %s was not expected here", space_id)
+                self.loading(space_id)
+                gateway.spawn(self._take_handoff(message))
 
     def _current_bridge(self, space_id: SpaceId, epoch: int) -> SpaceBridge | None:
         bridge = self._gateway.bridges.get(space_id)
@@ -221,16 +230,8 @@ class Cluster:
 
     def _seat(self, host: SpaceHost, gateway_id: str, seat: UserSeat) -> None:
         user_id = UserId(seat.user_id)
-        outbound = self.outbound(host, gateway_id)
-        remote = RemoteConnection(
-            outbound,
-            user_id,
-            capabilities=frozenset(seat.capabilities),
-            announce_capabilities=seat.announce_capabilities,
-            principal=Principal(TokenUserId(user_id), "admin" if seat.is_admin else "user", ""),
-        )
         host.join(
-            remote,
+            self.remote(host, gateway_id, seat),
             user_id,
             profile=seat.profile,
             status=seat.status,
@@ -278,6 +279,54 @@ class Cluster:
             self._gateway.leave_host(host, remote)
         elif not isinstance(command, m.Join | m.Chat):
             self._gateway.apply(host, user_id, command)
+
+    async def _take_handoff(self, message: Handoff) -> None:
+        space_id = SpaceId(message.space_id)
+        try:
+            await self._gateway.adopt_handoff(message)
+        finally:
+            self.loaded(space_id)
+
+    def remote(self, host: SpaceHost, gateway_id: str, seat: UserSeat) -> RemoteConnection:
+        """A stand-in on `host` for `seat`, a user connected to `gateway_id`."""
+        user_id = UserId(seat.user_id)
+        return RemoteConnection(
+            self.outbound(host, gateway_id),
+            user_id,
+            capabilities=frozenset(seat.capabilities),
+            announce_capabilities=seat.announce_capabilities,
+            principal=Principal(TokenUserId(user_id), "admin" if seat.is_admin else "user", ""),
+        )
+
+    async def hand_off(self, host: SpaceHost) -> bool:
+        """Give a space hosted here to another live gateway whole, as this one stops: the
+        one with most of its users, else the least loaded. False if there is none."""
+        space_id = host.space_id
+        routes = {
+            str(user_id): (c.gateway if isinstance(c, RemoteConnection) else self.id)
+            for user_id, c in host.connections.items()
+        }
+        live = set(await self._leases.reports()) - {self.id}
+        counts: dict[str, int] = {}
+        for gateway_id in routes.values():
+            if gateway_id in live:
+                counts[gateway_id] = counts.get(gateway_id, 0) + 1
+        successor = max(counts, key=lambda g: (counts[g], g)) if counts else None
+        successor = successor or await self._least_loaded(include_busier=True)
+        if successor is None:
+            return False
+        lease = await self._leases.transfer(
+            lease_key(space_id), self.id, host.epoch, successor, self._ttl_ms
+        )
+        if lease is None:
+            return False
+        seats = tuple(seat for _, seat in host.seats(everyone=True))
+        snapshot = host.space.snapshot().to_dict()
+        self._publish(successor, Handoff(space_id, self.id, lease.epoch, snapshot, seats, routes))
+        for gateway_id in live - {successor}:
+            self._publish(gateway_id, HostChanged(space_id, lease.epoch, successor, True))
+        log.info("space %s handed to %s (epoch %d)", space_id, successor, lease.epoch)
+        return True
 
     async def _host_on_request(self, space_id: SpaceId) -> None:
         lease = await self._leases.acquire(lease_key(space_id), self.id, self._ttl_ms)

@@ -30,6 +30,7 @@ CLOSE_NORMAL: Final = 1000
 CLOSE_POLICY: Final = 1008  # flooding
 CLOSE_TOO_BIG: Final = 1009
 CLOSE_INTERNAL: Final = 1011  # a bug handling a frame
+CLOSE_RESTART: Final = 1012  # the gateway stops (its spaces handed to another)
 CLOSE_SLOW: Final = 1013  # outbox overflow
 CLOSE_INVALID_TOKEN: Final = 4001
 CLOSE_FORBIDDEN: Final = 4003

@@ -77,6 +77,9 @@ class SpaceHost:
         """`user_id` enters on `connection`: on `at` if it is free (where they stood before a
         reconnection), else on a spawn cell."""
         previous = self.connections.get(user_id)
+        if isinstance(previous, RemoteConnection) and previous.parked:
+            self._resume(connection, user_id, profile)
+            return
         if previous is not None:
             # The same person again (a new tab, a reconnect): the newer connection wins.
             at = self.space.position(user_id)
@@ -102,6 +105,34 @@ class SpaceHost:
             )
         )
         self._metrics.users.labels(self.space_id).set(len(self.connections))
+
+    def adopt(
+        self,
+        connection: Attendee,
+        user_id: UserId,
+        *,
+        profile: dict[str, Any],
+        status: str,
+        status_text: str,
+    ) -> None:
+        """Route `user_id`, already in the core (a space handed over whole), to
+        `connection`: nobody is told anything."""
+        connection.user_id, connection.space_id = user_id, self.space_id
+        self.connections[user_id] = connection
+        self._senders[user_id] = connection.sender
+        connection.on_sender = partial(self._senders.__setitem__, user_id)
+        self._profiles[user_id] = profile
+        self._statuses[user_id] = (status, status_text)
+        self._metrics.users.labels(self.space_id).set(len(self.connections))
+
+    def _resume(self, connection: Attendee, user_id: UserId, profile: dict[str, Any]) -> None:
+        """A parked user is back on a new connection: it takes over where they are, in their
+        call; only they are told (`space-joined`, `call-joined`)."""
+        parked = self.connections[user_id]
+        parked.user_id = parked.space_id = None
+        status = self._statuses.get(user_id, ("available", ""))
+        self.adopt(connection, user_id, profile=profile, status=status[0], status_text=status[1])
+        self._apply(self.space.welcome(user_id))
 
     def leave(self, connection: Attendee) -> None:
         user_id = connection.user_id
@@ -148,13 +179,13 @@ class SpaceHost:
         self._metrics.signals.labels("refused").inc()
         return False
 
-    def seats(self) -> list[tuple[Connection, UserSeat]]:
-        """The people connected to this gateway, as another host takes them over: where
-        they stand, their status and viewport."""
+    def seats(self, *, everyone: bool = False) -> list[tuple[Attendee, UserSeat]]:
+        """The people connected to this gateway (`everyone`: to any), as another host takes
+        them over: where they stand, their status and viewport."""
         users = self.space.snapshot().users
-        seats = []
+        seats: list[tuple[Attendee, UserSeat]] = []
         for user_id, connection in self.connections.items():
-            if not isinstance(connection, Connection):
+            if not (everyone or isinstance(connection, Connection)):
                 continue
             state = users[user_id]
             principal = connection.principal

@@ -94,6 +94,9 @@ class RemoteConnection:
         self.user_id: UserId | None = None
         self.space_id: SpaceId | None = None
         self.closing = False
+        # Their gateway restarted: they are kept in the space, reached by nobody, until
+        # they come back through another gateway (or the grace runs out).
+        self.parked = False
         self.on_sender: Callable[[Sender], None] | None = None
         self._user = str(user_id)
 
@@ -120,3 +123,6 @@ class RemoteConnection:
             return
         self.closing = True
         self.outbound.close(self._user, code, reason)
+
+    def park(self) -> None:
+        self.parked = self.closing = True

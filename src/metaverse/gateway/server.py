@@ -8,6 +8,7 @@ a gateway running alone can be probed and scraped on its own port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import secrets
@@ -25,13 +26,14 @@ from websockets.http11 import Request, Response
 from metaverse.accounts.ratelimit import TokenBucket
 from metaverse.accounts.tokens import AccessTokens, InvalidToken
 from metaverse.backends.eventlog import EventLog
-from metaverse.backends.leases import Lease, Leases
+from metaverse.backends.leases import Lease, Leases, LeasesUnavailable
 from metaverse.backends.pubsub import GAP, PubSub
 from metaverse.chat.pipeline import ChatPipeline, own_deliveries, space_channel
 from metaverse.clock import Clock
 from metaverse.core.config import SpaceConfig
 from metaverse.core.geometry import Position, Rect
 from metaverse.core.ids import CallId, SpaceId, UserId
+from metaverse.core.snapshot import Snapshot
 from metaverse.core.space import Space
 from metaverse.gateway import connection as codes
 from metaverse.gateway.bridge import SpaceBridge
@@ -43,12 +45,13 @@ from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import Attendee, SpaceHost
 from metaverse.gateway.metrics import GatewayMetrics
 from metaverse.gateway.recorder import Recorder
+from metaverse.gateway.remote import RemoteConnection
 from metaverse.gateway.websocket import GatewaySocket
 from metaverse.gateway.wire import CHAT, INTEREST, LIVE, accepted_capabilities
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import ProtocolError, decode, encode
 from metaverse.protocol.control import CONTROL_CHANNEL
-from metaverse.protocol.gateways import UserSeat
+from metaverse.protocol.gateways import Handoff, UserSeat
 from metaverse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,8 @@ WS_PATHS = ("/", "/ws")
 MAX_BACKLOG = 32
 # How long a stopping gateway waits for its background writes (then cancels them).
 STOP_GRACE_S = 5.0
+# How long a user whose gateway restarted stays in a space, waiting to come back.
+PARK_GRACE_S = 30.0
 # How much earlier than pub/sub's own loss a `chat-gap` starts: a message is published
 # only once the event log has it, up to the log's append timeout (5 s) plus pub/sub's
 # (5 s) after its timestamp.
@@ -99,6 +104,9 @@ class Gateway:
         # Spaces hosted by another gateway that users connected here are in.
         self.bridges: dict[SpaceId, SpaceBridge] = {}
         self.connected = 0
+        self._connections: set[Connection] = set()
+        self._none_open = asyncio.Event()  # set when the last connection ended
+        self.draining = False
         # Names this process in its chat deliveries, so that it skips its own (it has
         # delivered them to its own connections already).
         self.origin = f"{settings.service_id}/{secrets.token_hex(6)}"
@@ -175,7 +183,10 @@ class Gateway:
                 close_timeout=codes.CLOSE_TIMEOUT_S,
                 server_header=None,
             ) as server:
-                yield server
+                try:
+                    yield server
+                finally:
+                    await self.drain()
         finally:
             if self.cluster is not None:
                 await self.cluster.stop()
@@ -229,6 +240,7 @@ class Gateway:
         inbox = Inbox(self, connection, websocket)
         self.metrics.connections.inc()
         self.connected += 1
+        self._connections.add(connection)
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(connection.writer())
@@ -241,6 +253,9 @@ class Gateway:
         finally:
             self.metrics.connections.dec()
             self.connected -= 1
+            self._connections.discard(connection)
+            if not self._connections:
+                self._none_open.set()
 
     # Commands.
 
@@ -315,6 +330,11 @@ class Gateway:
     async def _join(self, connection: Connection, message: m.Join) -> None:
         if connection.joined:
             raise ProtocolError("already_joined", "this connection has joined a space already")
+        if self.draining:
+            self._refuse(
+                connection, "restarting", "this gateway is restarting", codes.CLOSE_RESTART
+            )
+            return
         try:
             principal = self.access_tokens.verify(message.token)
         except InvalidToken:
@@ -541,13 +561,113 @@ class Gateway:
             )
         log.info("gateway %s hosts space %s now (epoch %d)", self.origin, space_id, epoch)
 
+    async def adopt_handoff(self, message: Handoff) -> None:
+        """Host a space another gateway handed over as it stops: its core state as it
+        was, everyone routed to where they are connected; its own users wait (parked) to
+        come back through another gateway."""
+        assert self.cluster is not None
+        space_id = SpaceId(message.space_id)
+        space_map = await self.directory.space_map(space_id)
+        if space_map is None or space_id in self.hosts:
+            self.cluster.forget_host(space_id, message.epoch)
+            return
+        prefix = secrets.token_hex(4)
+        space = Space.from_snapshot(
+            space_map,
+            Snapshot.from_dict(message.snapshot),
+            config=dataclasses.replace(self.config, spawn_seed=prefix),
+            call_ids=lambda n: CallId(f"{prefix}-{n}"),
+        )
+        host = SpaceHost(space_id, space, self.metrics, self.recorder.record, epoch=message.epoch)
+        bridge = self.bridges.pop(space_id, None)
+        here = {UserId(seat.user_id): (c, seat) for c, seat in bridge.seats()} if bridge else {}
+        self.hosts[space_id] = host
+        if bridge is None:
+            await self.pubsub.subscribe(space_channel(space_id))
+        gone = []
+        for seat in message.seats:
+            user_id = UserId(seat.user_id)
+            route = message.routes.get(seat.user_id, message.gateway)
+            attendee: Attendee
+            if route == self.cluster.id:
+                found = here.pop(user_id, None)
+                if found is None:  # left meanwhile
+                    gone.append(user_id)
+                    continue
+                attendee = found[0]
+            else:
+                attendee = self.cluster.remote(host, route, seat)
+            host.adopt(
+                attendee,
+                user_id,
+                profile=seat.profile,
+                status=seat.status,
+                status_text=seat.status_text,
+            )
+            if route == message.gateway and isinstance(attendee, RemoteConnection):
+                self.park(host, attendee)
+        for user_id in gone:
+            host._apply(host.space.leave(user_id))
+        for connection, seat in here.values():  # arrived after the handoff was sent
+            connection.user_id = connection.space_id = None
+            host.join(
+                connection,
+                UserId(seat.user_id),
+                profile=seat.profile,
+                status=seat.status,
+                status_text=seat.status_text,
+                viewport=Rect(*seat.viewport) if seat.viewport is not None else None,
+                at=Position(*seat.at) if seat.at is not None else None,
+            )
+        log.info("gateway %s took space %s over (epoch %d)", self.origin, space_id, message.epoch)
+
+    def park(self, host: SpaceHost, remote: RemoteConnection) -> None:
+        """`remote`'s gateway restarts: keep them in the space for PARK_GRACE_S."""
+        remote.park()
+        asyncio.get_running_loop().call_later(PARK_GRACE_S, self._unpark, host, remote)
+
+    def _unpark(self, host: SpaceHost, remote: RemoteConnection) -> None:
+        user_id = remote.user_id
+        if remote.parked and user_id is not None and host.connections.get(user_id) is remote:
+            self.leave_host(host, remote)
+
+    async def drain(self) -> None:
+        """Stopping: hand every space hosted here to another live gateway, let the spaces
+        bridged here keep this gateway's users a while, then close every connection with
+        1012 (service restart) so that clients reconnect at once elsewhere, and resume."""
+        self.draining = True
+        cluster = self.cluster
+        if cluster is not None:
+            for space_id, host in list(self.hosts.items()):
+                try:
+                    handed = await asyncio.wait_for(
+                        cluster.hand_off(host), self.settings.drain_timeout_s
+                    )
+                except (LeasesUnavailable, TimeoutError):
+                    handed = False
+                if handed and self.hosts.get(space_id) is host:
+                    self.hosts.pop(space_id)
+                    self.metrics.users.remove(space_id)
+                    cluster.forget_host(space_id, host.epoch)
+                    for attendee in host.connections.values():
+                        attendee.user_id = attendee.space_id = None
+            for bridge in list(self.bridges.values()):
+                bridge.park_all()
+        if not self._connections:
+            return
+        self._none_open.clear()
+        for connection in list(self._connections):
+            connection.close(codes.CLOSE_RESTART, "service restart")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._none_open.wait(), codes.CLOSE_TIMEOUT_S)
+
     async def step_down(self, host: SpaceHost, lease: Lease) -> None:
         """Another gateway holds the lease of a space hosted here: bridge to it."""
         space_id = host.space_id
         space_map = await self.directory.space_map(space_id)
         if self.hosts.get(space_id) is not host:
             return
-        seats = host.seats()
+        seats = [(c, seat) for c, seat in host.seats() if isinstance(c, Connection)]
         self.hosts.pop(space_id)
         self.metrics.users.remove(space_id)
         assert self.cluster is not None

@@ -98,12 +98,14 @@ class Command:
 
 @dataclass(frozen=True, slots=True)
 class Detach:
-    """Bridge → host: the user's connection to `gateway` ended."""
+    """Bridge → host: the user's connection to `gateway` ended; with `resume`, because the
+    gateway restarts: the user stays in the space a while, to come back through another."""
 
     KIND: ClassVar[str] = "detach"
     space_id: str
     gateway: str
     user_id: str
+    resume: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +144,14 @@ class Close:
 
 @dataclass(frozen=True, slots=True)
 class HostChanged:
-    """New host → bridges: `host` now hosts the space with `epoch`; send your users."""
+    """New host → bridges: `host` now hosts the space with `epoch`; send your users. With
+    `handoff`, the host took the space over whole from its predecessor: it has them."""
 
     KIND: ClassVar[str] = "host-changed"
     space_id: str
     epoch: int
     host: str
+    handoff: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,7 @@ class Handoff:
     KIND: ClassVar[str] = "handoff"
     space_id: str
     gateway: str
+    epoch: int  # the successor's, given by the lease's transfer
     snapshot: dict[str, Any]
     seats: tuple[UserSeat, ...]
     routes: dict[str, str] = field(default_factory=dict)  # user → gateway holding them
