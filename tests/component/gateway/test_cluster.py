@@ -60,6 +60,17 @@ class Cluster:
         node.gateway.cluster = None  # nothing to release on the way out
         node.gateway.hosts.clear()
 
+    async def hosted_by(self, space_id: str, index: int) -> None:
+        async with asyncio.timeout(3):
+            while self.hosts(space_id) != [index]:  # noqa: ASYNC110 - set by other gateways
+                await asyncio.sleep(0.01)
+
+    async def drain(self, index: int) -> None:
+        """The node stops as on SIGTERM, its clients still connected."""
+        node = self.nodes[index]
+        serving, node._serving = node._serving, None
+        await serving.__aexit__(None, None, None)
+
     async def expire_leases(self) -> None:
         """Let every lease not renewed since run out, then give the loops a turn."""
         self.clock.advance(TTL_S + 0.01)
@@ -245,3 +256,64 @@ async def test_a_loaded_gateway_hands_a_new_space_to_the_least_loaded_one(
     await first.join(space_id, ann_token)
     assert cluster.hosts(space_id) == [1]
     assert SpaceId(space_id) in first.gateway.bridges
+
+
+async def test_a_draining_host_hands_its_space_over_and_nobody_else_notices(
+    cluster_of: Callable[..., Any],
+) -> None:
+    cluster: Cluster = await cluster_of(2)
+    first, second = cluster.nodes
+    space_id = await first.space(10, 10)
+    ann_id, ann_token = await first.user("ann")
+    bob_id, bob_token = await first.user("bob")
+    ann, ann_joined = await first.join(space_id, ann_token, capabilities=CAPS)
+    bob, _ = await second.join(
+        space_id, bob_token, capabilities=CAPS, resume={**ann_joined["spawn"]}
+    )
+    call = await frame_of(bob, "call-joined")
+    await frame_of(ann, "call-joined")
+    await asyncio.sleep(TTL_S)  # both gateways have reported themselves live
+    assert cluster.hosts(space_id) == [0]
+    await cluster.drain(0)
+    # Ann's gateway said it restarts; the space lives on, on the second gateway.
+    assert (await ann.closed())[0] == 1012
+    await cluster.hosted_by(space_id, 1)
+    # She comes back through the other gateway where she stood, in the same call.
+    again, joined = await second.join(space_id, ann_token, capabilities=CAPS)
+    assert joined["spawn"] == ann_joined["spawn"]
+    assert [u["userId"] for u in joined["users"]] == [bob_id]
+    rejoined_call = await frame_of(again, "call-joined")
+    assert rejoined_call["callId"] == call["callId"]
+    assert [p["userId"] for p in rejoined_call["peers"]] == [bob_id]
+    # Bob saw nothing of it: no one left, no call changed.
+    await bob.quiet(0.3)
+    # And the space goes on: ann's step reaches bob.
+    spawn = joined["spawn"]
+    await again.send("move", {"x": spawn["x"] + 1, "y": spawn["y"]})
+    assert await frame_of(bob, "movement") == {
+        "userId": ann_id,
+        "x": spawn["x"] + 1,
+        "y": spawn["y"],
+    }
+
+
+async def test_a_draining_bridge_keeps_its_users_in_the_space_until_they_return(
+    cluster_of: Callable[..., Any],
+) -> None:
+    cluster: Cluster = await cluster_of(3)
+    first, second, third = cluster.nodes
+    space_id = await first.space(10, 10)
+    ann_id, ann_token = await first.user("ann")
+    _, bob_token = await first.user("bob")
+    ann, ann_joined = await first.join(space_id, ann_token, capabilities=CAPS)
+    bob, _ = await second.join(
+        space_id, bob_token, capabilities=CAPS, resume={**ann_joined["spawn"]}
+    )
+    call = await frame_of(ann, "call-joined")
+    await cluster.drain(1)
+    assert (await bob.closed())[0] == 1012
+    again, joined = await third.join(space_id, bob_token, capabilities=CAPS)
+    assert (await frame_of(again, "call-joined"))["callId"] == call["callId"]
+    assert joined["spawn"] == ann_joined["spawn"]
+    assert [u["userId"] for u in joined["users"]] == [ann_id]
+    await ann.quiet(0.3)
