@@ -4,6 +4,7 @@ gateways; what each sees is what it would see on one."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -135,3 +136,39 @@ async def test_a_survivor_hosts_the_space_within_seconds_of_its_host_being_kille
     finally:
         if doomed.process.poll() is None:
             doomed.kill()
+
+
+async def test_a_gateway_stopped_with_sigterm_hands_its_space_over_and_the_call_stays(
+    world: World,
+) -> None:
+    platform = world.platform
+    leaving = platform.start_gateway("gateway-restarting")
+    leaving.wait_ready("/healthz")
+    try:
+        ann_account, bob_account = await world.user(), await world.user()
+        space_id = await world.space(ann_account)
+        ann = await world.join(leaving, ann_account, space_id, CAPS)
+        spawn = payload(ann.frames[0])["spawn"]
+        bob = await world.join(platform.gateway1, bob_account, space_id, CAPS, resume={**spawn})
+        call = await next_of(bob, "call-joined")
+        said = await bob.say("space", "before the restart")
+        await ann.receives(said)
+        seen = len(bob.frames)
+        # Both gateways have published their load by now (every second at the default TTL).
+        await asyncio.sleep(1.2)
+        assert await asyncio.to_thread(leaving.stop) == 0
+        await ann.ws.wait_closed()
+        assert ann.ws.close_code == 1012
+        # Ann's client comes back through another gateway, where she stood, in her call.
+        again = await world.join(platform.gateway2, ann_account, space_id, CAPS, resume={**spawn})
+        assert payload(again.frames[0])["spawn"] == spawn
+        rejoined = await next_of(again, "call-joined")
+        assert rejoined["callId"] == call["callId"]
+        after = await again.say("space", "after the restart")
+        await bob.receives(after)
+        # Bob saw nobody leave and no call change.
+        changes = {"user-left", "user-joined", "call-left", "call-peer-left", "call-peer-joined"}
+        assert [f for f in bob.frames[seen:] if f["type"] in changes] == []
+    finally:
+        if leaving.process.poll() is None:
+            leaving.kill()
