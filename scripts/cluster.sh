@@ -7,6 +7,8 @@
 #   scripts/cluster.sh up       start what is needed (a no-op when all of it runs); print the URL
 #   scripts/cluster.sh down     stop every process of the cluster and its nginx
 #   scripts/cluster.sh status   one line per process; exit 1 unless all of them run
+#   scripts/cluster.sh restart NAME   stop one process as an upgrade does (SIGTERM: a
+#                               gateway hands its spaces over first) and start it again
 #
 # The environment chooses where and what (defaults in brackets):
 #   METAVERSE_CLUSTER_DIR    state, logs and pids [.services/cluster]
@@ -341,6 +343,35 @@ down() {
     stop_all
 }
 
+restart() {
+    local name="${1:-}" entry role="" pid
+    for entry in "${ROLES[@]}"; do
+        [[ "${entry%%:*}" == "$name" ]] && role="${entry#*:}"
+    done
+    [[ -n "$role" ]] || die "restart what? one of: ${ROLES[*]%%:*}"
+    load_state || die "the cluster is not up (scripts/cluster.sh up)"
+    PYTHON="$(python_bin)"
+    pid="$(role_pid "$name" "$role")"
+    if [[ -n "$pid" ]]; then
+        kill -TERM "$pid" 2>/dev/null || true
+        local deadline=$((SECONDS + STOP_TIMEOUT_S))
+        while pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+        if pid_alive "$pid"; then
+            warn "$name did not stop within $STOP_TIMEOUT_S s; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            while pid_alive "$pid"; do sleep 0.1; done
+        fi
+    fi
+    start_role "$name" "$role"
+    local ready=$((SECONDS + START_TIMEOUT_S))
+    until http_ok "$(ready_url "$name")"; do
+        pid_alive "$(read_pid "$PIDS/$name.pid")" || die "$name exited during start (log: $(log_of "$name"))"
+        ((SECONDS < ready)) || die "$name not ready within $START_TIMEOUT_S s (log: $(log_of "$name"))"
+        sleep 0.2
+    done
+    echo "$name restarted"
+}
+
 status() {
     local entry name pid var rc=0
     load_state || true
@@ -371,5 +402,10 @@ up | down)
     "$1"
     ;;
 status) status ;;
-*) die "usage: $0 up|down|status" ;;
+restart)
+    exec 9>"$CLUSTER_DIR/.lock"
+    flock 9
+    restart "${2:-}"
+    ;;
+*) die "usage: $0 up|down|status|restart NAME" ;;
 esac
