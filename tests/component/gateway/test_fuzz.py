@@ -130,6 +130,7 @@ VALID: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "token": st.just(TOKEN),
         "capabilities": st.lists(st.sampled_from([*CAPABILITIES, "batch", "x"]), max_size=4),
         "viewport": VIEWPORT,
+        "resume": st.fixed_dictionaries({"x": CELLS, "y": CELLS}),
     },
     "move": {"x": st.integers(-1, SIDE), "y": st.integers(-1, SIDE)},
     "leave": {},
@@ -371,7 +372,14 @@ async def test_hostile_frames_change_nothing_they_are_refused_for(
 @given(
     space_id=st.one_of(st.just(SPACE), spoiled(SPACE), TEXT),
     token=st.one_of(st.just(TOKEN), spoiled(TOKEN), TEXT),
-    extra=st.dictionaries(st.sampled_from(["capabilities", "viewport"]), JSON, max_size=2),
+    extra=st.fixed_dictionaries(
+        {},
+        optional={
+            name: st.one_of(values, JSON)
+            for name, values in VALID["join"].items()
+            if name not in ("spaceId", "token")
+        },
+    ),
 )
 async def test_hostile_joins_are_refused_or_closed_as_documented(
     arena: Arena, caplog: pytest.LogCaptureFixture, space_id: Any, token: Any, extra: Any
