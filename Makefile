@@ -84,8 +84,11 @@ pytest: $(TEST_STAMP)
 
 # The browser tests run on their own: Playwright's sync API keeps an event loop running in
 # its worker for as long as the browser is open, which the asyncio tests can't share.
+# A module's tests stay on one worker (`loadfile`): the cluster module starts one cluster
+# for all of its tests. The services' addresses are read as for pytest.
 e2e: $(TEST_STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/e2e $(E2E_ARGS)
+	set -a; [ ! -f .services/env ] || . .services/env; set +a; \
+		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile tests/e2e $(E2E_ARGS)
 
 # The pure core must stay covered to every line and branch.
 core-coverage: $(TEST_STAMP)

@@ -74,9 +74,10 @@ class Cluster:
             time.sleep(0.05)
 
 
-def script(env: dict[str, str], action: str) -> subprocess.CompletedProcess[str]:
+def script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`scripts/cluster.sh ARGS...` under `env`, its output kept."""
     return subprocess.run(
-        ["bash", "scripts/cluster.sh", action],
+        ["bash", "scripts/cluster.sh", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -95,9 +95,11 @@ export function createGateway({
       if (wasJoined) onFrame({ type: "client/disconnected", payload: {} });
       const reason = terminal ?? protocol.terminalCloseReason(event.code);
       if (reason) return finish(reason);
-      if (event.code === SERVICE_RESTART) {
-        // The gateway is draining: another one takes this user at once.
-        setStatus({ state: "reconnecting", attempt, retryInMs: 0 });
+      if (event.code === SERVICE_RESTART && attempt === 0) {
+        // The gateway is draining: another one takes this user at once (and if the next
+        // try lands on a gateway that is restarting too, the backoff applies).
+        attempt = 1;
+        setStatus({ state: "reconnecting", attempt: 0, retryInMs: 0 });
         retryTimer = timers.setTimeout(connect, 0);
         return;
       }

@@ -20,6 +20,8 @@ import { createWalker } from "./keyboard.js";
 const STYLESHEET = "/web/space/space.css";
 /** Viewport frames are sent at most this often while the camera glides. */
 const VIEWPORT_MIN_MS = 100;
+/** How long a call lost with the connection is kept, waiting for it to come back. */
+const RESUME_GRACE_MS = 8000;
 
 function addStylesheet() {
   const existing = document.querySelector(`link[href="${STYLESHEET}"]`);
@@ -59,6 +61,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
   let lastViewportSent = 0;
   let viewportTimer = null;
   let unmounted = false;
+  let meshGrace = null;
 
   // DOM.
   const canvas = h("canvas", {
@@ -103,6 +106,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
   const world = createWorld(canvas, { space, grid, onViewport: sendViewport });
   scope.add(() => world.destroy());
   scope.add(() => clearTimeout(viewportTimer));
+  scope.add(() => clearTimeout(meshGrace));
   scope.on(canvas, "pointerdown", () => canvas.focus());
 
   // Media and the call.
@@ -243,13 +247,43 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
   function dispatch(action) {
     const next = reduce(state, action);
     state = next;
-    // The mesh follows the call at once: a signal in the same batch as the call event
-    // that announced its sender must find that peer's connection already there.
-    mesh.sync(state.joined ? state.call : null);
+    syncMesh(action.type);
     if (!renderQueued) {
       renderQueued = true;
       queueMicrotask(render);
     }
+  }
+
+  /**
+   * The mesh follows the call at once: a signal in the same batch as the call event that
+   * announced its sender must find that peer's connection already there. But a call that
+   * vanishes because the connection dropped, or because a new `space-joined` starts the
+   * picture afresh (a gateway restarted and this user resumed through another), is kept
+   * for RESUME_GRACE_MS: when the same call comes back, its peer connections (and the
+   * media, which is peer to peer) never stopped.
+   */
+  function syncMesh(type) {
+    const call = state.joined ? state.call : null;
+    if (call) {
+      clearTimeout(meshGrace);
+      meshGrace = null;
+      mesh.sync(call);
+      return;
+    }
+    if (type === "client/disconnected" || type === "space-joined") {
+      meshGrace ??= setTimeout(() => {
+        meshGrace = null;
+        if (!(state.joined && state.call)) mesh.sync(null);
+      }, RESUME_GRACE_MS);
+      return;
+    }
+    if (type === "call-left") {
+      clearTimeout(meshGrace);
+      meshGrace = null;
+    } else if (meshGrace) {
+      return; // the grace decides
+    }
+    mesh.sync(null);
   }
 
   function nameOf(userId) {
