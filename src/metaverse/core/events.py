@@ -4,7 +4,8 @@ Two families:
 
 * `Outgoing` events are messages for clients. Each names its `recipients`
   explicitly, so the gateway needs no knowledge of who is in the space; an
-  outgoing event always has at least one recipient. `TYPE` is the wire name.
+  outgoing event always has at least one recipient. Which frame each becomes is
+  the gateway's business (`gateway/wire.py`, `protocol/frames.py`).
 * `DomainEvent`s are facts for the event log (analytics). They carry no time:
   the gateway timestamps them. `KIND` is their name in the log.
 
@@ -35,8 +36,6 @@ from metaverse.core.ids import CallId, Status, UserId
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """A message to send to every user in `recipients`."""
-
-    TYPE: ClassVar[str]
 
     recipients: tuple[UserId, ...]
 
@@ -81,7 +80,6 @@ class SpaceJoined(Outgoing):
     joined with a viewport, and is None when they get every movement.
     """
 
-    TYPE = "space-joined"
 
     user_id: UserId
     x: int
@@ -94,7 +92,6 @@ class SpaceJoined(Outgoing):
 class UserJoined(Outgoing):
     """To everyone else, whatever their viewport."""
 
-    TYPE = "user-joined"
 
     user_id: UserId
     x: int
@@ -107,7 +104,6 @@ class UserJoined(Outgoing):
 class UserLeft(Outgoing):
     """To everyone who stays, whatever their viewport."""
 
-    TYPE = "user-left"
 
     user_id: UserId
 
@@ -116,7 +112,6 @@ class UserLeft(Outgoing):
 class Movement(Outgoing):
     """To the mover (as acknowledgement) and everyone who watches the new cell."""
 
-    TYPE = "movement"
 
     user_id: UserId
     x: int
@@ -127,7 +122,6 @@ class Movement(Outgoing):
 class MovementRejected(Outgoing):
     """To the mover: the move was illegal; (x, y) is where they still stand."""
 
-    TYPE = "movement-rejected"
 
     x: int
     y: int
@@ -137,7 +131,6 @@ class MovementRejected(Outgoing):
 class StatusChanged(Outgoing):
     """To everyone, the user included."""
 
-    TYPE = "status-changed"
 
     user_id: UserId
     status: Status
@@ -148,7 +141,6 @@ class StatusChanged(Outgoing):
 class ViewportChanged(Outgoing):
     """To the user: their area of interest is now `viewport` (None: no interest)."""
 
-    TYPE = "viewport-changed"
 
     user_id: UserId
     viewport: Rect | None
@@ -158,7 +150,6 @@ class ViewportChanged(Outgoing):
 class InterestEnter(Outgoing):
     """To viewers: `user_id` is now inside their area of interest, at (x, y)."""
 
-    TYPE = "interest-enter"
 
     user_id: UserId
     x: int
@@ -169,7 +160,6 @@ class InterestEnter(Outgoing):
 class InterestLeave(Outgoing):
     """To viewers: `user_id` is no longer inside their area of interest."""
 
-    TYPE = "interest-leave"
 
     user_id: UserId
 
@@ -178,7 +168,6 @@ class InterestLeave(Outgoing):
 class CallJoined(Outgoing):
     """To a user entering a call: every other member."""
 
-    TYPE = "call-joined"
 
     call_id: CallId
     peers: tuple[CallPeer, ...]
@@ -188,7 +177,6 @@ class CallJoined(Outgoing):
 class CallPeerJoined(Outgoing):
     """To a call's earlier members: `user_id` entered; `initiator` as in `CallPeer`."""
 
-    TYPE = "call-peer-joined"
 
     call_id: CallId
     user_id: UserId
@@ -199,7 +187,6 @@ class CallPeerJoined(Outgoing):
 class CallPeerLeft(Outgoing):
     """To the members who stay: `user_id` left the call."""
 
-    TYPE = "call-peer-left"
 
     call_id: CallId
     user_id: UserId
@@ -209,7 +196,6 @@ class CallPeerLeft(Outgoing):
 class CallLeft(Outgoing):
     """To a user leaving a call (or whose call ended)."""
 
-    TYPE = "call-left"
 
     call_id: CallId
 
@@ -218,7 +204,6 @@ class CallLeft(Outgoing):
 class CallFull(Outgoing):
     """To a user in no call whose nearby calls are all full; they join when one has room."""
 
-    TYPE = "call-full"
 
     call_id: CallId
 

@@ -24,6 +24,7 @@ from metaverse.core.ids import CallId, SpaceId, UserId
 from metaverse.core.maps import SpaceMap
 from metaverse.gateway.connection import Connection
 from metaverse.gateway.wire import PROXIMITY
+from metaverse.protocol import frames
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import encode, loads
 from metaverse.protocol.gateways import (
@@ -43,16 +44,18 @@ REJECT_MOVE: Final = '{"type":"reject-move","payload":{}}'
 # Frames about the bridge's own users that change what it knows of them.
 _TRACKED: Final = frozenset(
     {
-        "space-joined",
-        "movement-rejected",
-        "status",
-        "profile",
-        "call-joined",
-        "call-peer-joined",
-        "call-peer-left",
-        "call-left",
+        frames.SPACE_JOINED,
+        frames.MOVEMENT_REJECTED,
+        frames.STATUS,
+        frames.PROFILE,
+        frames.CALL_JOINED,
+        frames.CALL_PEER_JOINED,
+        frames.CALL_PEER_LEFT,
+        frames.CALL_LEFT,
     }
 )
+# How a movement frame starts: the bulk of what a bridge delivers, never tracked.
+_MOVEMENT_HEAD: Final = '{"type":"' + frames.MOVEMENT + '"'
 
 
 def command_text(message: m.ClientMessage) -> str:
@@ -210,7 +213,7 @@ class SpaceBridge:
     def deliver(self, items: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
         connections = self.connections
         for frame, recipients in items:
-            if not frame.startswith('{"type":"movement"'):
+            if not frame.startswith(_MOVEMENT_HEAD):
                 self._track(frame, recipients)
             for user_id in recipients:
                 connection = connections.get(UserId(user_id))
@@ -228,7 +231,7 @@ class SpaceBridge:
         connection.close(code, reason)
 
     def close_all(self, code: str, message: str, close_code: int) -> None:
-        frame = encode("error", {"code": code, "message": message})
+        frame = encode(frames.ERROR, {"code": code, "message": message})
         for user_id in list(self.connections):
             self.connections[user_id].send(frame)
             self.close(user_id, close_code, message)
@@ -271,7 +274,7 @@ class SpaceBridge:
         """The host is gone: every call it held ended for the users here."""
         for local in self._users.values():
             if local.call is not None and PROXIMITY in local.connection.capabilities:
-                local.connection.send(encode("call-left", {"callId": local.call}))
+                local.connection.send(encode(frames.CALL_LEFT, {"callId": local.call}))
             local.call, local.peers = None, set()
 
     def _send(self, message: GatewayMessage) -> None:
@@ -300,20 +303,20 @@ def _with_state(seat: UserSeat, local: LocalUser, at: tuple[int, int] | None) ->
 
 def _apply(local: LocalUser, user_id: UserId, kind: str, payload: dict[str, Any]) -> None:
     """What a frame to `user_id` says about them."""
-    if kind == "space-joined":
+    if kind == frames.SPACE_JOINED:
         spawn = payload["spawn"]
         local.position = Position(spawn["x"], spawn["y"])
-    elif kind == "movement-rejected":
+    elif kind == frames.MOVEMENT_REJECTED:
         local.position = Position(payload["x"], payload["y"])
-    elif kind in ("status", "profile") and payload.get("userId") == user_id:
+    elif kind in (frames.STATUS, frames.PROFILE) and payload.get("userId") == user_id:
         local.status = payload["status"]
         local.text = payload.get("text", payload.get("statusText", ""))
-    elif kind == "call-joined":
+    elif kind == frames.CALL_JOINED:
         local.call = CallId(payload["callId"])
         local.peers = {UserId(p["userId"]) for p in payload["peers"]}
-    elif kind == "call-peer-joined" and payload["callId"] == local.call:
+    elif kind == frames.CALL_PEER_JOINED and payload["callId"] == local.call:
         local.peers.add(UserId(payload["userId"]))
-    elif kind == "call-peer-left" and payload["callId"] == local.call:
+    elif kind == frames.CALL_PEER_LEFT and payload["callId"] == local.call:
         local.peers.discard(UserId(payload["userId"]))
-    elif kind == "call-left" and payload["callId"] == local.call:
+    elif kind == frames.CALL_LEFT and payload["callId"] == local.call:
         local.call, local.peers = None, set()

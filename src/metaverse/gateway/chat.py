@@ -37,6 +37,7 @@ from metaverse.gateway.connection import Connection
 from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import SpaceHost
 from metaverse.gateway.wire import CHAT
+from metaverse.protocol import frames
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import encode, loads
 
@@ -191,7 +192,9 @@ class ChatRelay:
     ) -> None:
         """`chat` is stored (and published), or not: its reply is ready."""
         if error is None:
-            frame = encode("chat-ack", {"clientId": client_id, "id": chat.id, "ts": chat.ts_ms})
+            frame = encode(
+                frames.CHAT_ACK, {"clientId": client_id, "id": chat.id, "ts": chat.ts_ms}
+            )
         else:
             if not isinstance(error, EventLogUnavailable | asyncio.CancelledError):
                 # A bug: the sender still hears.
@@ -315,7 +318,7 @@ class ChatRelay:
         try:
             body: dict[str, Any] = loads(raw)
             if body.get("kind") == "chat-deleted":
-                frame = encode("chat-deleted", {"id": str(body["id"])})
+                frame = encode(frames.CHAT_DELETED, {"id": str(body["id"])})
                 for connection in host.connections.values():
                     if CHAT in connection.capabilities:
                         connection.send(frame)
@@ -338,7 +341,7 @@ class ChatRelay:
         except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("ignoring a malformed chat delivery")
             return
-        frame = encode("chat", chat.wire())
+        frame = encode(frames.CHAT_MESSAGE, chat.wire())
         for receiver in receivers:
             receiver.send(frame)
 
@@ -359,7 +362,7 @@ class ChatRelay:
             at=(x, y) if x is not None and y is not None else None,
         )
         if receivers:
-            frame = encode("chat", chat.wire())
+            frame = encode(frames.CHAT_MESSAGE, chat.wire())
             for receiver in receivers:
                 receiver.send(frame)
 

@@ -20,6 +20,7 @@ from metaverse.gateway.connection import CLOSE_REPLACED, Connection, Sender
 from metaverse.gateway.metrics import GatewayMetrics
 from metaverse.gateway.remote import RemoteConnection
 from metaverse.gateway.wire import LIVE, PROFILES, PROXIMITY, WIRE_TYPES, Encoder
+from metaverse.protocol import frames
 from metaverse.protocol.codec import encode
 from metaverse.protocol.gateways import UserSeat
 
@@ -83,7 +84,7 @@ class SpaceHost:
         if previous is not None:
             # The same person again (a new tab, a reconnect): the newer connection wins.
             at = self.space.position(user_id)
-            previous.send(encode("error", {"code": "replaced", "message": "joined elsewhere"}))
+            previous.send(encode(frames.ERROR, {"code": "replaced", "message": "joined elsewhere"}))
             previous.on_sender = None
             previous.close(CLOSE_REPLACED, "replaced by a newer connection")
             previous.user_id = previous.space_id = None
@@ -170,11 +171,11 @@ class SpaceHost:
             and PROXIMITY in target.capabilities
             and self.space.can_signal(sender, UserId(recipient))
         ):
-            target.send(encode("video-call-signaling", {"from": sender, "data": data}))
+            target.send(encode(frames.SIGNALING, {"from": sender, "data": data}))
             self._metrics.signals.labels("relayed").inc()
             return True
         self.connections[sender].send(
-            encode("signal-rejected", {"to": recipient, "reason": "not_in_same_call"})
+            encode(frames.SIGNAL_REJECTED, {"to": recipient, "reason": "not_in_same_call"})
         )
         self._metrics.signals.labels("refused").inc()
         return False
@@ -213,7 +214,7 @@ class SpaceHost:
     def set_map(self, space_map: SpaceMap, layout: dict[str, Any]) -> None:
         """A changed layout: the core checks moves against it, `live` clients redraw."""
         self._apply(self.space.set_map(space_map))
-        self._send_live("map-changed", layout)
+        self._send_live(frames.MAP_CHANGED, layout)
 
     def update_profile(
         self, user_id: UserId, profile: dict[str, Any], status: str, status_text: str
@@ -225,18 +226,18 @@ class SpaceHost:
         self._profiles[user_id] = profile
         if self._statuses.get(user_id) != (status, status_text):
             self.set_status(user_id, status, status_text)
-        self._send_live("profile", {"userId": user_id, **self._encoder.profile(user_id)})
+        self._send_live(frames.PROFILE, {"userId": user_id, **self._encoder.profile(user_id)})
 
     def remove(self, connection: Attendee, code: str, message: str, close_code: int) -> None:
         """Take one person out (others see `user-left` at once) and close their connection."""
-        connection.send(encode("error", {"code": code, "message": message}))
+        connection.send(encode(frames.ERROR, {"code": code, "message": message}))
         self.leave(connection)
         connection.close(close_code, message)
 
     def close_all(self, code: str, message: str, close_code: int) -> None:
         """Close every connection at once, the space being gone: nobody is told of the
         others leaving, and nothing more is done in it."""
-        frame = encode("error", {"code": code, "message": message})
+        frame = encode(frames.ERROR, {"code": code, "message": message})
         for connection in self.connections.values():
             connection.send(frame)
             connection.on_sender = None
@@ -292,7 +293,7 @@ class SpaceHost:
             payload["capabilities"] = sorted(connection.capabilities)
         if event.in_view is not None:
             payload["inView"] = list(event.in_view)
-        return encode("space-joined", payload)
+        return encode(frames.SPACE_JOINED, payload)
 
     def _deliver(self, event: ev.Outgoing) -> None:
         wire_type, capability = WIRE_TYPES[type(event)]

@@ -48,6 +48,7 @@ from metaverse.gateway.recorder import Recorder
 from metaverse.gateway.remote import RemoteConnection
 from metaverse.gateway.websocket import GatewaySocket
 from metaverse.gateway.wire import CHAT, INTEREST, LIVE, accepted_capabilities
+from metaverse.protocol import frames
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import ProtocolError, decode, encode
 from metaverse.protocol.control import CONTROL_CHANNEL
@@ -714,7 +715,7 @@ class Gateway:
         """Pub/sub lost messages of the last `missed_ms`: tell chat clients from when, so
         that they fetch what they missed from history."""
         since_ms = round(self.clock.now() * 1000) - missed_ms - CHAT_GAP_MARGIN_MS
-        frame = encode("chat-gap", {"since": since_ms})
+        frame = encode(frames.CHAT_GAP, {"since": since_ms})
         spaces: list[SpaceHost | SpaceBridge] = [*self.hosts.values(), *self.bridges.values()]
         for space in spaces:
             for connection in space.connections.values():
@@ -749,7 +750,7 @@ class Gateway:
     # Replies.
 
     def _error(self, connection: Connection, code: str, message: str) -> None:
-        connection.send(encode("error", {"code": code, "message": message}))
+        connection.send(encode(frames.ERROR, {"code": code, "message": message}))
 
     def _refuse(self, connection: Connection, code: str, message: str, close_code: int) -> None:
         self._error(connection, code, message)

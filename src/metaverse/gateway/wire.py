@@ -12,35 +12,48 @@ from typing import Any, Final
 
 from metaverse.core import events as ev
 from metaverse.core.ids import UserId
+from metaverse.protocol import frames
 from metaverse.protocol.codec import dumps, encode
+from metaverse.protocol.frames import (
+    BATCH,
+    BATCH_FRAME,
+    CAPABILITIES,
+    CHAT,
+    INTEREST,
+    LIVE,
+    MOVEMENT,
+    PRESENCE,
+    PROFILES,
+    PROXIMITY,
+    capability_of,
+)
 
-PROFILES: Final = "profiles"
-PROXIMITY: Final = "proximity"
-PRESENCE: Final = "presence"
-INTEREST: Final = "interest"
-BATCH: Final = "batch"
-CHAT: Final = "chat"
-LIVE: Final = "live"
-CAPABILITIES: Final = (PROFILES, PROXIMITY, PRESENCE, INTEREST, BATCH, CHAT, LIVE)
+__all__ = ["BATCH", "CHAT", "INTEREST", "LIVE", "PRESENCE", "PROFILES", "PROXIMITY"]
 
-# The capability a frame type needs; None: every client gets it.
+# The frame each outgoing core event becomes (`protocol.frames`), and the capability a
+# client needs to get it (None: every client).
 WIRE_TYPES: Final[dict[type[ev.Outgoing], tuple[str, str | None]]] = {
-    ev.SpaceJoined: ("space-joined", None),
-    ev.UserJoined: ("user-joined", None),
-    ev.Movement: ("movement", None),
-    ev.MovementRejected: ("movement-rejected", None),
-    ev.UserLeft: ("user-left", None),
-    ev.StatusChanged: ("status", PRESENCE),
-    ev.InterestEnter: ("interest-enter", INTEREST),
-    ev.InterestLeave: ("interest-leave", INTEREST),
-    ev.CallJoined: ("call-joined", PROXIMITY),
-    ev.CallPeerJoined: ("call-peer-joined", PROXIMITY),
-    ev.CallPeerLeft: ("call-peer-left", PROXIMITY),
-    ev.CallLeft: ("call-left", PROXIMITY),
-    ev.CallFull: ("call-full", PROXIMITY),
+    event: (name, capability_of(name))
+    for event, name in (
+        (ev.SpaceJoined, frames.SPACE_JOINED),
+        (ev.UserJoined, frames.USER_JOINED),
+        (ev.Movement, frames.MOVEMENT),
+        (ev.MovementRejected, frames.MOVEMENT_REJECTED),
+        (ev.UserLeft, frames.USER_LEFT),
+        (ev.StatusChanged, frames.STATUS),
+        (ev.InterestEnter, frames.INTEREST_ENTER),
+        (ev.InterestLeave, frames.INTEREST_LEAVE),
+        (ev.CallJoined, frames.CALL_JOINED),
+        (ev.CallPeerJoined, frames.CALL_PEER_JOINED),
+        (ev.CallPeerLeft, frames.CALL_PEER_LEFT),
+        (ev.CallLeft, frames.CALL_LEFT),
+        (ev.CallFull, frames.CALL_FULL),
+    )
 }
 
 Profile = Mapping[str, Any]
+
+_MOVEMENT_HEAD: Final = '{"type":"' + MOVEMENT + '","payload":{"userId":'
 
 
 def accepted_capabilities(asked: list[str]) -> tuple[str, ...]:
@@ -57,7 +70,7 @@ def _user(user_id: UserId, x: int, y: int, profile: Profile | None) -> dict[str,
 
 def batch_frame(frames: list[str]) -> str:
     """Encoded frames as one `batch`, in order."""
-    return '{"type":"batch","payload":{"messages":[' + ",".join(frames) + "]}}"
+    return '{"type":"' + BATCH_FRAME + '","payload":{"messages":[' + ",".join(frames) + "]}}"
 
 
 class Encoder:
@@ -79,7 +92,7 @@ class Encoder:
         quoted = self._quoted.get(event.user_id)
         if quoted is None:
             quoted = self._quoted[event.user_id] = dumps(event.user_id).decode()
-        return f'{{"type":"movement","payload":{{"userId":{quoted},"x":{event.x},"y":{event.y}}}}}'
+        return f'{_MOVEMENT_HEAD}{quoted},"x":{event.x},"y":{event.y}}}}}'
 
     def profile(self, user_id: UserId) -> dict[str, Any]:
         profile = dict(self._profiles.get(user_id, {}))

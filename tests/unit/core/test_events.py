@@ -16,12 +16,6 @@ DOMAIN: list[type[DomainEvent]] = [
 EVERY: list[type] = [*OUTGOING, *DOMAIN]
 
 
-def test_wire_names_are_unique_and_kebab_case() -> None:
-    names = [c.TYPE for c in OUTGOING if c is not Outgoing]
-    assert len(names) == len(set(names)) == 14
-    assert all(name == name.lower() and " " not in name and "_" not in name for name in names)
-
-
 def test_domain_kinds_are_unique() -> None:
     kinds = [c.KIND for c in DOMAIN if c is not DomainEvent]
     assert len(kinds) == len(set(kinds)) == 7
