@@ -117,6 +117,8 @@ def serve(env: dict[str, str]) -> Iterator[tuple[dict[str, str], list[subprocess
         if process.poll() is None:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()  # also when it exited early: no pipe left to the collector
 
 
 def _start(env: dict[str, str], processes: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
