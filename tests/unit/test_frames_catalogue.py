@@ -21,7 +21,7 @@ def docs_table() -> dict[str, tuple[str, ...]]:
     section = section[: section.index("\n## ", 3)]
     frames: dict[str, tuple[str, ...]] = {}
     for line in section.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
         if len(cells) != 4 or not cells[0].startswith("`"):
             continue
         frames[cells[0].strip("`")] = tuple(re.findall(r"`([a-z]+)`", cells[3]))

@@ -1,7 +1,9 @@
 """Leases and the gateway register on Redis.
 
 A lease is the key `lease:{key}` holding `"{holder} {epoch}"` with a time to live; its
-epoch comes from the counter `lease-epoch:{key}`, which only grows. Taking, renewing and
+epoch comes from the counter `lease-epoch:{key}`, which only grows: each new holder gets
+the counter plus one, or Redis's clock in microseconds if that is more, so epochs keep
+growing even when Redis restarts without its data. Taking, renewing and
 releasing each run as one Lua script, so every check-then-act is atomic on the server.
 Live gateways are keys `gateway:{id}` with a time to live, listed in the set `gateways`.
 """
@@ -18,7 +20,23 @@ from metaverse.backends.leases import Lease, LeasesUnavailable
 
 _LOST: Final = (RedisConnectionError, RedisTimeoutError, OSError)
 
-_ACQUIRE: Final = """
+# The next epoch of KEYS[2]'s counter (see the module's docstring).
+_NEXT_EPOCH: Final = """
+local function next_epoch(counter)
+  local epoch = redis.call('INCR', counter)
+  local now = redis.call('TIME')
+  local clock = tonumber(now[1]) * 1000000 + tonumber(now[2])
+  if epoch < clock then
+    epoch = clock
+    redis.call('SET', counter, epoch)
+  end
+  return string.format('%d', epoch)
+end
+"""
+
+_ACQUIRE: Final = (
+    _NEXT_EPOCH
+    + """
 local held = redis.call('GET', KEYS[1])
 if held then
   if string.sub(held, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. ' ' then
@@ -26,11 +44,12 @@ if held then
   end
   return held
 end
-local epoch = redis.call('INCR', KEYS[2])
+local epoch = next_epoch(KEYS[2])
 held = ARGV[1] .. ' ' .. epoch
 redis.call('SET', KEYS[1], held, 'PX', ARGV[2])
 return held
 """
+)
 
 _RENEW: Final = """
 local renewed = {}
@@ -43,15 +62,18 @@ end
 return renewed
 """
 
-_TRANSFER: Final = """
+_TRANSFER: Final = (
+    _NEXT_EPOCH
+    + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return false
 end
-local epoch = redis.call('INCR', KEYS[2])
+local epoch = next_epoch(KEYS[2])
 local held = ARGV[2] .. ' ' .. epoch
 redis.call('SET', KEYS[1], held, 'PX', ARGV[3])
 return held
 """
+)
 
 _RELEASE: Final = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then

@@ -80,7 +80,6 @@ class SpaceJoined(Outgoing):
     joined with a viewport, and is None when they get every movement.
     """
 
-
     user_id: UserId
     x: int
     y: int
@@ -91,7 +90,6 @@ class SpaceJoined(Outgoing):
 @dataclass(frozen=True, slots=True)
 class UserJoined(Outgoing):
     """To everyone else, whatever their viewport."""
-
 
     user_id: UserId
     x: int
@@ -104,14 +102,12 @@ class UserJoined(Outgoing):
 class UserLeft(Outgoing):
     """To everyone who stays, whatever their viewport."""
 
-
     user_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class Movement(Outgoing):
     """To the mover (as acknowledgement) and everyone who watches the new cell."""
-
 
     user_id: UserId
     x: int
@@ -122,7 +118,6 @@ class Movement(Outgoing):
 class MovementRejected(Outgoing):
     """To the mover: the move was illegal; (x, y) is where they still stand."""
 
-
     x: int
     y: int
 
@@ -130,7 +125,6 @@ class MovementRejected(Outgoing):
 @dataclass(frozen=True, slots=True)
 class StatusChanged(Outgoing):
     """To everyone, the user included."""
-
 
     user_id: UserId
     status: Status
@@ -141,7 +135,6 @@ class StatusChanged(Outgoing):
 class ViewportChanged(Outgoing):
     """To the user: their area of interest is now `viewport` (None: no interest)."""
 
-
     user_id: UserId
     viewport: Rect | None
 
@@ -149,7 +142,6 @@ class ViewportChanged(Outgoing):
 @dataclass(frozen=True, slots=True)
 class InterestEnter(Outgoing):
     """To viewers: `user_id` is now inside their area of interest, at (x, y)."""
-
 
     user_id: UserId
     x: int
@@ -160,14 +152,12 @@ class InterestEnter(Outgoing):
 class InterestLeave(Outgoing):
     """To viewers: `user_id` is no longer inside their area of interest."""
 
-
     user_id: UserId
 
 
 @dataclass(frozen=True, slots=True)
 class CallJoined(Outgoing):
     """To a user entering a call: every other member."""
-
 
     call_id: CallId
     peers: tuple[CallPeer, ...]
@@ -176,7 +166,6 @@ class CallJoined(Outgoing):
 @dataclass(frozen=True, slots=True)
 class CallPeerJoined(Outgoing):
     """To a call's earlier members: `user_id` entered; `initiator` as in `CallPeer`."""
-
 
     call_id: CallId
     user_id: UserId
@@ -187,7 +176,6 @@ class CallPeerJoined(Outgoing):
 class CallPeerLeft(Outgoing):
     """To the members who stay: `user_id` left the call."""
 
-
     call_id: CallId
     user_id: UserId
 
@@ -196,14 +184,12 @@ class CallPeerLeft(Outgoing):
 class CallLeft(Outgoing):
     """To a user leaving a call (or whose call ended)."""
 
-
     call_id: CallId
 
 
 @dataclass(frozen=True, slots=True)
 class CallFull(Outgoing):
     """To a user in no call whose nearby calls are all full; they join when one has room."""
-
 
     call_id: CallId
 

@@ -23,7 +23,7 @@ from metaverse.core.geometry import Position
 from metaverse.core.ids import CallId, SpaceId, UserId
 from metaverse.core.maps import SpaceMap
 from metaverse.gateway.connection import Connection
-from metaverse.gateway.wire import PROXIMITY
+from metaverse.gateway.wire import LIVE, PROXIMITY
 from metaverse.protocol import frames
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import encode, loads
@@ -143,6 +143,7 @@ class SpaceBridge:
             self._users, AreaIndex(space_map.areas, space_map.width, space_map.height)
         )
         self._on_save_status = on_save_status
+        self.state = "connected"  # or "reconnecting": the host can't be reached
 
     def __len__(self) -> int:
         return len(self.connections)
@@ -248,11 +249,14 @@ class SpaceBridge:
 
     # A new host.
 
-    def rehome(self, host: str, epoch: int) -> None:
+    def rehome(self, host: str, epoch: int, *, calls_over: bool = True) -> None:
         """The space has a new host: the calls of the old one are over (`call-left`), and
-        the bridge's users go to the new one where they stood."""
+        the bridge's users go to the new one where they stood. Without `calls_over`, the
+        host is the same and lost touch with the bridge a while: it tells each user afresh
+        where everyone is and who is in their call."""
         self.host, self.epoch = host, epoch
-        self.calls_ended()
+        if calls_over:
+            self.calls_ended()
         seats = tuple(seat for _, seat in self.seats())
         self._send(Resync(self.space_id, self.gateway, epoch, seats))
 
@@ -269,6 +273,17 @@ class SpaceBridge:
             )
             for local in self._users.values()
         ]
+
+    def connection_state(self, state: str) -> None:
+        """Tell `live` users whether the space is reachable (`reconnecting`) or back
+        (`connected`), once per change."""
+        if state == self.state:
+            return
+        self.state = state
+        frame = encode(frames.SPACE_CONNECTION, {"state": state})
+        for connection in self.connections.values():
+            if LIVE in connection.capabilities:
+                connection.send(frame)
 
     def calls_ended(self) -> None:
         """The host is gone: every call it held ended for the users here."""

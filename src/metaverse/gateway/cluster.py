@@ -230,6 +230,9 @@ class Cluster:
 
     def _seat(self, host: SpaceHost, gateway_id: str, seat: UserSeat) -> None:
         user_id = UserId(seat.user_id)
+        previous = host.connections.get(user_id)
+        if isinstance(previous, RemoteConnection) and previous.gateway == gateway_id:
+            previous.park()  # the same person through the same bridge: they resume in place
         host.join(
             self.remote(host, gateway_id, seat),
             user_id,
@@ -384,9 +387,21 @@ class Cluster:
 
     async def _watch(self) -> None:
         for space_id, bridge in list(self._gateway.bridges.items()):
-            lease = await self._leases.holder(lease_key(space_id))
+            try:
+                lease = await self._leases.holder(lease_key(space_id))
+            except LeasesUnavailable:
+                # Redis is away: the host can't be reached either. Its users here are told;
+                # when it is back they are handed to whoever hosts the space then.
+                for unreachable in self._gateway.bridges.values():
+                    unreachable.connection_state("reconnecting")
+                raise
             if self._gateway.bridges.get(space_id) is not bridge:
                 continue
+            if bridge.state == "reconnecting":
+                bridge.connection_state("connected")
+                if lease is not None and (lease.holder, lease.epoch) == (bridge.host, bridge.epoch):
+                    bridge.rehome(lease.holder, lease.epoch, calls_over=False)
+                    continue
             if lease is None:
                 lease = await self._leases.acquire(lease_key(space_id), self.id, self._ttl_ms)
                 if lease.holder == self.id:

@@ -705,15 +705,18 @@ class Gateway:
             elif channel == CONTROL_CHANNEL:
                 self.controls.receive(data)
             elif channel == GAP:
-                self._chat_gap(int(data))
+                self._gap(int(data))
             else:
                 space = self.chat_space(SpaceId(channel.removeprefix("space:")))
                 if space is not None:
                     self.chat.deliver(space, data)
 
-    def _chat_gap(self, missed_ms: int) -> None:
-        """Pub/sub lost messages of the last `missed_ms`: tell chat clients from when, so
-        that they fetch what they missed from history."""
+    def _gap(self, missed_ms: int) -> None:
+        """Pub/sub lost messages of the last `missed_ms`: the spaces bridged here hand their
+        users to their host again (who tells each where everyone is now), and chat clients
+        are told from when, so that they fetch what they missed from history."""
+        for bridge in self.bridges.values():
+            bridge.rehome(bridge.host, bridge.epoch, calls_over=False)
         since_ms = round(self.clock.now() * 1000) - missed_ms - CHAT_GAP_MARGIN_MS
         frame = encode(frames.CHAT_GAP, {"since": since_ms})
         spaces: list[SpaceHost | SpaceBridge] = [*self.hosts.values(), *self.bridges.values()]

@@ -50,6 +50,7 @@ CHAT_DELETED: Final = "chat-deleted"
 PROFILE: Final = "profile"
 MAP_CHANGED: Final = "map-changed"
 CHAT_GAP: Final = "chat-gap"
+SPACE_CONNECTION: Final = "space-connection"
 
 SERVER_FRAMES: Final[dict[str, ServerFrame]] = {
     frame.name: frame
@@ -78,6 +79,7 @@ SERVER_FRAMES: Final[dict[str, ServerFrame]] = {
         ServerFrame(PROFILE, (LIVE,)),
         ServerFrame(MAP_CHANGED, (LIVE,)),
         ServerFrame(CHAT_GAP, (LIVE, CHAT)),
+        ServerFrame(SPACE_CONNECTION, (LIVE,)),
     )
 }
 

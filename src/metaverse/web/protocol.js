@@ -51,6 +51,7 @@ export const SERVER_TYPES = Object.freeze([
   "chat-gap",
   "profile",
   "map-changed",
+  "space-connection",
 ]);
 const SERVER_TYPE_SET = new Set(SERVER_TYPES);
 

@@ -189,6 +189,12 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
       dispatch({ type: "client/grid", payload: { grid: next } });
       return;
     }
+    if (frame.type === "space-connection") {
+      // Connected to a gateway that can't reach the space's host (Redis is away).
+      banner.update({ state: frame.payload.state === "reconnecting" ? "reconnecting" : "connected", attempt: 0 });
+      layout.dataset.spaceConnection = frame.payload.state;
+      return;
+    }
     if (frame.type === "chat-gap") {
       chat.fillGap(frame.payload.since);
       return;
