@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from metaverse.backends.leases import Lease, Leases, MemoryLeases
+from metaverse.backends.leases import Leases, MemoryLeases
 from metaverse.backends.leases_redis import RedisLeases
 from metaverse.clock import FakeClock
 from tests.integration.backends.conftest import sharing
