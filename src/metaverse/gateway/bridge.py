@@ -144,6 +144,7 @@ class SpaceBridge:
         )
         self._on_save_status = on_save_status
         self.state = "connected"  # or "reconnecting": the host can't be reached
+        self.patient_until_s = 0.0  # no taking the space over before then (loop time)
 
     def __len__(self) -> int:
         return len(self.connections)

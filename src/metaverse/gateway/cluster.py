@@ -397,12 +397,18 @@ class Cluster:
                 raise
             if self._gateway.bridges.get(space_id) is not bridge:
                 continue
+            now_s = asyncio.get_running_loop().time()
             if bridge.state == "reconnecting":
                 bridge.connection_state("connected")
+                # Redis may have come back empty: the host gets a lease's time to take its
+                # lease again before anyone else does.
+                bridge.patient_until_s = now_s + self._ttl_ms / 1000
                 if lease is not None and (lease.holder, lease.epoch) == (bridge.host, bridge.epoch):
                     bridge.rehome(lease.holder, lease.epoch, calls_over=False)
                     continue
             if lease is None:
+                if now_s < bridge.patient_until_s:
+                    continue
                 lease = await self._leases.acquire(lease_key(space_id), self.id, self._ttl_ms)
                 if lease.holder == self.id:
                     await self._gateway.take_over(bridge, lease.epoch)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -226,3 +227,69 @@ async def test_a_receiver_misses_no_acked_message_across_a_redis_outage(world: W
     missing = set(acked) - set(filler.view())
     assert not missing, f"{len(missing)} of {len(acked)} acked messages never reached bob"
     assert len(set(acked) - set(live)) > 0, "Redis was down, yet nothing missed live delivery"
+
+
+def since(client: ChatClient, start: int, type_: str, **payload: Any) -> Callable[[Frame], bool]:
+    """Matches a frame of `type_` (with `payload`'s items) received after the first `start`."""
+
+    def match(frame: Frame) -> bool:
+        return (
+            frame["type"] == type_
+            and all(frame["payload"].get(k) == v for k, v in payload.items())
+            and any(seen is frame for seen in client.frames[start:])
+        )
+
+    return match
+
+
+async def test_a_space_across_gateways_converges_after_redis_restarts(world: World) -> None:
+    """Redis restarted (losing its data) under a space with users on two gateways: the
+    bridged user is told the space is reconnecting, then gets the whole picture afresh;
+    moves and chat cross the gateways again."""
+    caps = ("chat", "live", "presence", "proximity")
+    ann_account, bob_account = await world.user(), await world.user()
+    space_id = await world.space(ann_account, bob_account)
+    ann = await world.join(world.platform.gateway1, ann_account, space_id, caps)
+    bob = await world.join(world.platform.gateway2, bob_account, space_id, caps)
+    await ann.wait_for(since(ann, 0, "user-joined"), "user-joined")
+    seen = len(bob.frames)
+    await asyncio.to_thread(service_script, "redis", "stop")
+    try:
+        await bob.wait_for(
+            since(bob, seen, "space-connection", state="reconnecting"),
+            "space-connection reconnecting",
+            RECOVERY_TIMEOUT_S,
+        )
+    finally:
+        await asyncio.to_thread(service_script, "redis", "start")
+    back = await bob.wait_for(
+        since(bob, seen, "space-connection", state="connected"),
+        "space-connection connected",
+        RECOVERY_TIMEOUT_S,
+    )
+    after = next(i for i, f in enumerate(bob.frames) if f is back)
+    rejoined = await bob.wait_for(
+        since(bob, after, "space-joined"), "space-joined afresh", RECOVERY_TIMEOUT_S
+    )
+    # Ann is in the picture: listed afresh, or arriving just after (when her gateway had to
+    # hand the space to bob's).
+    if ann_account.user_id not in [u["userId"] for u in rejoined["payload"]["users"]]:
+        await bob.wait_for(
+            since(bob, after, "user-joined", userId=ann_account.user_id),
+            "ann back in the picture",
+            RECOVERY_TIMEOUT_S,
+        )
+    spawn = rejoined["payload"]["spawn"]
+    deadline = time.monotonic() + RECOVERY_TIMEOUT_S
+    x = spawn["x"]
+    while True:  # the host may be settling its new lease: step until ann sees one
+        x = spawn["x"] + 1 if x == spawn["x"] else spawn["x"]
+        mark = len(ann.frames)
+        await bob.send("move", {"x": x, "y": spawn["y"]})
+        try:
+            await ann.wait_for(since(ann, mark, "movement"), "bob's move", 1.0)
+            break
+        except AssertionError:
+            assert time.monotonic() < deadline, "bob's moves never reached ann again"
+    said = await ann.say("space", "redis is back")
+    await bob.receives(said, RECOVERY_TIMEOUT_S)
