@@ -188,3 +188,7 @@ async def world_factory(
 async def world(world_factory: WorldFactory) -> World:
     made: World = await world_factory()
     return made
+
+
+# Several gateways sharing spaces (`clusters.py`), for every test module here.
+from tests.component.gateway.clusters import cluster_of  # noqa: E402, F401
