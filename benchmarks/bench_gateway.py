@@ -81,9 +81,12 @@ MODES: dict[str, list[str]] = {"plain": [], "interest+batch": ["interest", "batc
 class Bot:
     """One simulated client: walks a rectangle loop and reads every frame it gets."""
 
-    def __init__(self, user_id: str, token: str, sampled: bool, rng: random.Random) -> None:
+    def __init__(
+        self, user_id: str, token: str, url: str, sampled: bool, rng: random.Random
+    ) -> None:
         self.user_id = user_id
         self.token = token
+        self.url = url  # the gateway it connects to
         self.sampled = sampled
         self.rng = rng
         self.ws: harness.TextConnection | None = None
@@ -93,6 +96,7 @@ class Bot:
         self.moves = self.moves_in_window = self.rejected = self.frames = 0
         self.close_code: int | None = None  # the server's, when it closed us mid-run
         self.joined: asyncio.Future[list[dict[str, Any]]] | None = None  # the first frames
+        self.joined_at = 0.0  # when the first message (`space-joined`) was read
         # Sampled observers: the send time of the last move matched, per mover.
         self.matched: dict[str, float] = {}
 
@@ -134,7 +138,13 @@ class Load:
         self.plan = plan
         rng = random.Random(plan["seed"])
         self.bots = [
-            Bot(user_id, token, n % plan["sample_every"] == 0, random.Random(rng.random()))
+            Bot(
+                user_id,
+                token,
+                self.url(n),
+                n % plan["sample_every"] == 0,
+                random.Random(rng.random()),
+            )
             for n, (user_id, token) in enumerate(plan["users"])
         ]
         # When each of our bots sent each step: (userId, x, y) -> perf_counter seconds, in
@@ -149,50 +159,71 @@ class Load:
         self.join_errors: Counter[str] = Counter()
         self.readers: list[asyncio.Task[None]] = []
 
+    def url(self, n: int) -> str:
+        """Where the `n`-th bot connects."""
+        url: str = self.plan["url"]
+        return url
+
+    async def join_all(self) -> None:
+        gate = asyncio.Semaphore(JOIN_CONCURRENCY)
+        await asyncio.gather(*(self.join(bot, gate) for bot in self.bots))
+
     async def join(self, bot: Bot, gate: asyncio.Semaphore) -> None:
         async with gate:
-            try:
-                ws = await connect(
-                    self.plan["url"],
-                    compression=None,
-                    ping_interval=None,
-                    close_timeout=1,
-                    max_size=2**22,
-                    open_timeout=JOIN_TIMEOUT_S,
-                    create_connection=harness.TextConnection,
-                )
-            except (OSError, InvalidStatus, TimeoutError) as error:
-                self.join_errors[type(error).__name__] += 1
-                return
-            assert isinstance(ws, harness.TextConnection)
-            bot.joined = asyncio.get_running_loop().create_future()
-            ws.on_text = lambda data, now: self.received(bot, data, now)
-            payload: dict[str, Any] = {"spaceId": self.plan["space_id"], "token": bot.token}
-            payload["capabilities"] = self.plan["capabilities"]
-            await ws.send(json.dumps({"type": "join", "payload": payload}))
-            try:
-                async with asyncio.timeout(JOIN_TIMEOUT_S):
-                    frames = await bot.joined
-            except TimeoutError:
-                self.join_errors["timeout"] += 1
-                await ws.close()
-                return
-            first = frames[0]
-            if first["type"] != "space-joined":
-                self.join_errors[first["payload"].get("code", first["type"])] += 1
-                await ws.close()
-                return
-            viewport = bot.plan_loop(first["payload"]["spawn"]["x"], first["payload"]["spawn"]["y"])
-            if "interest" in self.plan["capabilities"]:
-                await ws.send(json.dumps({"type": "viewport", "payload": viewport}))
-            bot.ws = ws
-            self.readers.append(asyncio.create_task(self.watch(bot)))
+            ws = await self.connect(bot)
+            if ws is not None:
+                await self.enter(bot, ws)
+
+    async def connect(self, bot: Bot) -> harness.TextConnection | None:
+        """Open `bot`'s connection, its frames going to `received`; None if it failed."""
+        try:
+            ws = await connect(
+                bot.url,
+                compression=None,
+                ping_interval=None,
+                close_timeout=1,
+                max_size=2**22,
+                open_timeout=JOIN_TIMEOUT_S,
+                create_connection=harness.TextConnection,
+            )
+        except (OSError, InvalidStatus, TimeoutError) as error:
+            self.join_errors[type(error).__name__] += 1
+            return None
+        assert isinstance(ws, harness.TextConnection)
+        bot.joined = asyncio.get_running_loop().create_future()
+        ws.on_text = lambda data, now: self.received(bot, data, now)
+        return ws
+
+    async def enter(self, bot: Bot, ws: harness.TextConnection) -> None:
+        """Join the space on `ws`, then set the viewport (with `interest`)."""
+        assert bot.joined is not None
+        payload: dict[str, Any] = {"spaceId": self.plan["space_id"], "token": bot.token}
+        payload["capabilities"] = self.plan["capabilities"]
+        await ws.send(json.dumps({"type": "join", "payload": payload}))
+        try:
+            async with asyncio.timeout(JOIN_TIMEOUT_S):
+                frames = await bot.joined
+        except TimeoutError:
+            self.join_errors["timeout"] += 1
+            await ws.close()
+            return
+        first = frames[0]
+        if first["type"] != "space-joined":
+            self.join_errors[first["payload"].get("code", first["type"])] += 1
+            await ws.close()
+            return
+        viewport = bot.plan_loop(first["payload"]["spawn"]["x"], first["payload"]["spawn"]["y"])
+        if "interest" in self.plan["capabilities"]:
+            await ws.send(json.dumps({"type": "viewport", "payload": viewport}))
+        bot.ws = ws
+        self.readers.append(asyncio.create_task(self.watch(bot)))
 
     def received(self, bot: Bot, data: bytes, now: float) -> None:
         """One message for `bot`, read at `now` (called as its frame is parsed)."""
         if bot.joined is not None and not bot.joined.done():
             # The first message: `space-joined` (with `batch`, maybe with frames after it).
             frames = unpack(json.loads(data))
+            bot.joined_at = now
             bot.joined.set_result(frames)
             self.take(bot, frames[1:], now)
         elif bot.sampled or REJECTED in data:
@@ -227,15 +258,19 @@ class Load:
                 bot.x, bot.y = frame["payload"]["x"], frame["payload"]["y"]
 
     def record_latency(self, bot: Bot, payload: dict[str, Any], now: float) -> None:
+        at = self.sent_at(bot, payload)
+        if at is not None and self.window[0] <= at <= self.window[1]:
+            self.latencies_ms.append((now - at) * 1000)
+
+    def sent_at(self, bot: Bot, payload: dict[str, Any]) -> float | None:
+        """When the move that `bot` sees in `payload` was sent; None if not one of ours."""
         mover = payload["userId"]
         times = self.sent.get((mover, payload["x"], payload["y"]), ())
         last = bot.matched.get(mover, 0.0)
         at = next((t for t in times if t > last), None)
-        if at is None:
-            return
-        bot.matched[mover] = at
-        if self.window[0] <= at <= self.window[1]:
-            self.latencies_ms.append((now - at) * 1000)
+        if at is not None:
+            bot.matched[mover] = at
+        return at
 
     async def walk(self, bots: list[Bot], start: float, end: float) -> None:
         """Every bot steps once per MOVE_PERIOD_S, at its own phase, until `end`.
@@ -272,8 +307,7 @@ class Load:
 
     async def run(self, pipe: Pipe) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        gate = asyncio.Semaphore(JOIN_CONCURRENCY)
-        await asyncio.gather(*(self.join(bot, gate) for bot in self.bots))
+        await self.join_all()
         joined = [bot for bot in self.bots if bot.ws is not None]
         pipe.send({"joined": len(joined), "join_errors": dict(self.join_errors)})
         await loop.run_in_executor(None, pipe.recv)  # "go"
@@ -290,8 +324,26 @@ class Load:
         expected = sum(moves_in_window - bot.moves_in_window for bot in joined if bot.sampled)
         cpu_in_window = time.process_time() - cpu_at_window
         await asyncio.sleep(GRACE_S)
-        self.stopping = True
         early = sum(bot.close_code is not None for bot in joined)
+        closes = await self.close(joined)
+        return {
+            "joined": len(joined),
+            "moves_sent": sum(bot.moves for bot in joined),
+            "moves_sent_in_window": moves_in_window,
+            "expected_samples": expected,
+            "rejected": sum(bot.rejected for bot in joined),
+            "received_in_window": self.received_in_window,
+            "frames_received": sum(bot.frames for bot in joined),
+            "closes": closes,
+            "closed_during_run": early,
+            "cpu_s_in_window": cpu_in_window,
+            "cpu_s_total": time.process_time() - cpu_before,
+            "latencies_ms": self.latencies_ms,
+        }
+
+    async def close(self, joined: list[Bot]) -> dict[str, int]:
+        """Close every connection; the codes the server closed any with, and how many."""
+        self.stopping = True
         try:
             async with asyncio.timeout(10):
                 await asyncio.gather(*(bot.ws.close() for bot in joined if bot.ws is not None))
@@ -308,20 +360,7 @@ class Load:
                 closes[str(code)] += 1
         for task in self.readers:
             task.cancel()
-        return {
-            "joined": len(joined),
-            "moves_sent": sum(bot.moves for bot in joined),
-            "moves_sent_in_window": moves_in_window,
-            "expected_samples": expected,
-            "rejected": sum(bot.rejected for bot in joined),
-            "received_in_window": self.received_in_window,
-            "frames_received": sum(bot.frames for bot in joined),
-            "closes": dict(closes),
-            "closed_during_run": early,
-            "cpu_s_in_window": cpu_in_window,
-            "cpu_s_total": time.process_time() - cpu_before,
-            "latencies_ms": self.latencies_ms,
-        }
+        return dict(closes)
 
 
 def unpack(frame: dict[str, Any]) -> list[dict[str, Any]]:
@@ -364,9 +403,10 @@ def cluster_areas(users: int) -> list[tuple[int, int]]:
 
 
 async def populate(
-    data_dir: Path, users: int, crowds: list[int]
-) -> tuple[list[tuple[str, str]], dict[int, str]]:
-    """Insert the users and one space per crowd size; return (user id, token)s and spaces."""
+    data_dir: Path, users: int, crowds: list[int], database_url: str | None = None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Insert the users and one space per crowd size (in the data directory's SQLite
+    database unless `database_url`); return (user id, token)s and the spaces' ids."""
     from metaverse.api.context import ApiContext
     from metaverse.clock import SystemClock
     from metaverse.db.models import Space, SpaceArea, SpaceMember, User
@@ -374,6 +414,7 @@ async def populate(
 
     settings = Settings(
         data_dir=data_dir,
+        database_url=database_url,
         jwt_secret=harness.JWT_SECRET,
         seed_demo=False,
         access_token_ttl_s=6 * 3600,  # however long the run takes
@@ -387,7 +428,7 @@ async def populate(
             ]
             session.add_all(rows)
             await session.flush()
-            spaces: dict[int, str] = {}
+            spaces: list[str] = []
             for crowd in crowds:
                 space = Space(
                     name=f"bench {crowd}",
@@ -410,7 +451,7 @@ async def populate(
                         kind="spawn",
                     )
                     session.add(area)
-                spaces[crowd] = space.id
+                spaces.append(space.id)
             await session.commit()
             ids = [row.id for row in rows]
         tokens = context.accounts.access_tokens
@@ -689,7 +730,8 @@ def main(argv: list[str] | None = None) -> int:
             check=True,
             capture_output=True,
         )
-        users, spaces = asyncio.run(populate(workdir / "data", max(crowds), crowds))
+        users, ids = asyncio.run(populate(workdir / "data", max(crowds), crowds))
+        spaces = dict(zip(crowds, ids, strict=True))
         for crowd in crowds:
             for mode in modes:
                 print(f"{crowd} clients, {mode} ...", file=sys.stderr, flush=True)
