@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import fcntl
 import json
 import math
 import multiprocessing
@@ -56,7 +55,6 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
@@ -91,18 +89,11 @@ DRAIN_POLL_S = 0.25
 WINDOW_POLL_S = 0.5
 DRAIN_QUIET_S = 5.0  # no new rows for this long: the consumer is done (or stuck)
 DRAIN_TIMEOUT_S = 90.0
-LOCK_TIMEOUT_S = 300.0
 SERVICE_VARIABLES = (
     "METAVERSE_TEST_DATABASE_URL",
     "METAVERSE_TEST_REDIS_URL",
     "METAVERSE_TEST_KAFKA_BROKER",
 )
-# The integration tests' lock on the shared services (tests/integration/backends): held
-# exclusively by tests that restart them. A service run holds it exclusively too: it
-# floods the shared topics, and any other consumer group reading them meanwhile would
-# have to dead-letter every one of those records.
-SERVICES_LOCK = Path(tempfile.gettempdir()) / "metaverse-test-services.lock"
-SERVICE_PROCESSES = ("java", "postgres", "redis-server")  # /proc/<pid>/comm
 CHAT_FRAME = b'{"type":"chat",'
 REPLY_FRAMES = (b'{"type":"chat-ack"', b'{"type":"chat-error"')
 
@@ -507,33 +498,6 @@ class Database:
         self.runner.close()
 
 
-@contextlib.contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for one run, dropped afterwards; yields its URL."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from metaverse.settings import normalise_database_url
-
-    name = f"metaverse_bench_chat_{uuid.uuid4().hex[:12]}"
-    url = make_url(normalise_database_url(admin_url))
-
-    async def admin(statement: str) -> None:
-        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def populate(
     database: Database, settings_env: dict[str, str], users: int
 ) -> tuple[list[tuple[str, str]], str]:
@@ -672,31 +636,6 @@ def service_urls() -> dict[str, str] | None:
     return values if all(values.values()) else None
 
 
-@contextlib.contextmanager
-def services_held() -> Iterator[None]:
-    """The shared services to ourselves (see SERVICES_LOCK), waiting a bounded time."""
-    with SERVICES_LOCK.open("a") as handle:
-        deadline = harness.now() + LOCK_TIMEOUT_S
-        waiting = False
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not waiting:
-                    print(f"waiting for {SERVICES_LOCK} (tests use the services)", file=sys.stderr)
-                    waiting = True
-                if harness.now() > deadline:
-                    raise TimeoutError(
-                        f"others held {SERVICES_LOCK} for {LOCK_TIMEOUT_S:.0f} s"
-                    ) from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def start_at_log_end(broker: str, group: str) -> None:
     """Commit `group`'s offsets at the consumed topics' current ends: a fresh group would
     otherwise replay every record earlier runs left there (of spaces in other databases)."""
@@ -735,19 +674,6 @@ def migrate(env: dict[str, str], workdir: Path) -> None:
 # Measuring.
 
 
-def services_cpu() -> dict[int, tuple[str, float]]:
-    """Name and CPU seconds of the PostgreSQL, Redis and Kafka processes, by pid."""
-    seconds: dict[int, tuple[str, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            name = (entry / "comm").read_text().strip()
-            if name in SERVICE_PROCESSES:
-                seconds[int(entry.name)] = (name, harness.cpu_seconds(int(entry.name)))
-    return seconds
-
-
 def rate(counts: list[tuple[float, int]]) -> float:
     """Rows a second: the least-squares slope of (time, count) samples."""
     times = [at for at, _ in counts]
@@ -763,7 +689,7 @@ class Probe:
         self.count = database.count_after(floor_id)
         self.cpu = {p.name: harness.cpu_seconds(p.pid) for p in deployment.processes}
         self.threads = {p.name: threads_cpu(p.pid) for p in deployment.processes}
-        self.services = services_cpu()
+        self.services = harness.services_cpu()
         self.machine = harness.machine_cpu()
         self.metrics = deployment.metrics()
 
@@ -982,9 +908,14 @@ def run_mode(
         else:
             assert services is not None
             waited = harness.now()
-            stack.enter_context(services_held())
+            # Held exclusively: a run floods the shared topics, and any other consumer
+            # group reading them meanwhile would have to dead-letter every one of those
+            # records.
+            stack.enter_context(harness.services_held(exclusive=True))
             row["lock_wait_s"] = round(harness.now() - waited, 1)
-            url = stack.enter_context(postgres_database(services["METAVERSE_TEST_DATABASE_URL"]))
+            url = stack.enter_context(
+                harness.postgres_database(services["METAVERSE_TEST_DATABASE_URL"], "bench_chat")
+            )
             group = f"bench-chat-{uuid.uuid4().hex[:12]}"
             env.update(
                 DATABASE_URL=url,

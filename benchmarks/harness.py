@@ -1,19 +1,25 @@
 """What the benchmarks that start real processes share: free ports, a `metaverse <role>`
 process that is always stopped, CPU and memory read from /proc, Prometheus scrapes, a
-clean environment, percentiles and plain-text tables.
+clean environment, the shared services (their lock, a database of one's own), percentiles
+and plain-text tables.
 
 Imported by the benchmark scripts as `harness` (they run with benchmarks/ on sys.path).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
 import gc
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection as Pipe
@@ -38,6 +44,7 @@ JWT_SECRET = "benchmark-only-secret-" + "0123456789abcdef" * 2
 # No argon2 hash matches this: nobody can sign in as a bench user, and none needs to.
 NO_PASSWORD = "!"  # noqa: S105
 SETTLE_TIMEOUT_S = 30.0
+LOCK_TIMEOUT_S = 300.0
 SCRAPE_TIMEOUT_S = 20.0
 UP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -52,6 +59,10 @@ BARE_SETTINGS = (
     "KAFKA_BROKER",
     "SERVICE_ID",
 )
+# The integration tests' lock on the shared services (tests/integration/backends): held
+# shared while they are used, exclusively by tests that stop and start them.
+SERVICES_LOCK = Path(tempfile.gettempdir()) / "metaverse-test-services.lock"
+SERVICE_PROCESSES = ("java", "postgres", "redis-server")  # /proc/<pid>/comm
 
 
 def environment(data_dir: Path, **settings: str) -> dict[str, str]:
@@ -149,6 +160,74 @@ def machine_busy_pct(seconds: float = 1.0) -> float:
     busy_before = machine_cpu()[0]
     time.sleep(seconds)
     return 100 * (machine_cpu()[0] - busy_before) / seconds
+
+
+def services_cpu() -> dict[int, tuple[str, float]]:
+    """Name and CPU seconds of the PostgreSQL, Redis and Kafka processes, by pid."""
+    seconds: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            name = (entry / "comm").read_text().strip()
+            if name in SERVICE_PROCESSES:
+                seconds[int(entry.name)] = (name, cpu_seconds(int(entry.name)))
+    return seconds
+
+
+@contextmanager
+def services_held(*, exclusive: bool) -> Iterator[None]:
+    """The services lock (SERVICES_LOCK), shared or exclusive, waited for a bounded time:
+    while it is held, no test stops or restarts a service under the bench."""
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    with SERVICES_LOCK.open("a") as handle:
+        deadline = now() + LOCK_TIMEOUT_S
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waiting:
+                    print(f"waiting for {SERVICES_LOCK} (tests use the services)", file=sys.stderr)
+                    waiting = True
+                if now() > deadline:
+                    raise TimeoutError(
+                        f"others held {SERVICES_LOCK} for {LOCK_TIMEOUT_S:.0f} s"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextmanager
+def postgres_database(admin_url: str, purpose: str) -> Iterator[str]:
+    """A fresh database `metaverse_<purpose>_<random>` on the PostgreSQL server of
+    `admin_url`, dropped afterwards; yields its URL."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from metaverse.settings import normalise_database_url
+
+    name = f"metaverse_{purpose}_{uuid.uuid4().hex[:12]}"
+    url = make_url(normalise_database_url(admin_url))
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def rss_kib(pid: int) -> int:
