@@ -75,6 +75,10 @@ class Space:
         self._calls = CallBook(config.max_call_size, call_ids)
         self._audience = Audience(self._interest)
         self._users: dict[UserId, Presence] = {}
+        # Each user's `space-joined` entry, in join order; None once they moved or changed
+        # status, until the next join lists them again. A join then costs a look at each
+        # entry, not building every one of them again.
+        self._entries: dict[UserId, UserEntry | None] = {}
         self._joins = 0
 
     @classmethod
@@ -90,6 +94,7 @@ class Space:
         space = cls(space_map, config=config, call_ids=call_ids)
         for user_id, user in snapshot.users.items():
             space._users[user_id] = Presence(user.status, user.text, user.in_calls)
+            space._entries[user_id] = None
             space._audience.add(user_id)
             space._positions.add(user_id, Position(user.x, user.y))
             space._proximity.restore(user_id)
@@ -155,11 +160,7 @@ class Space:
         stand, with everyone else, and `CallJoined` for their call, in which they make the
         offers. Changes nothing."""
         cell = self._positions.position(user)
-        entries = tuple(
-            UserEntry(other, *self._positions.position(other), p.status, p.text)
-            for other, p in self._users.items()
-            if other != user
-        )
+        entries = tuple(entry for entry in self._listed() if entry.user_id != user)
         in_view = None if self._interest.viewport(user) is None else self.in_view(user)
         events: list[Event] = [SpaceJoined((user,), user, cell.x, cell.y, entries, in_view)]
         call_id = self._calls.call_of(user)
@@ -220,11 +221,9 @@ class Space:
             rng = random.Random(f"{self._config.spawn_seed}:{self._joins}")  # noqa: S311
             cell = self._spawn.pick(rng)
         others = self._audience.everyone()
-        entries = tuple(
-            UserEntry(other, *self._positions.position(other), p.status, p.text)
-            for other, p in self._users.items()
-        )
+        entries = self._listed()
         self._users[user] = Presence(checked, text, in_calls)
+        self._entries[user] = None
         self._audience.add(user)
         self._positions.add(user, cell)
         self._interest.set(user, viewport)
@@ -260,6 +259,7 @@ class Space:
             events.append(InterestLeave(tuple(watchers), user))
         self._positions.remove(user)
         del self._users[user]
+        del self._entries[user]
         self._audience.remove(user)
         others = self._audience.everyone()
         if others:
@@ -275,6 +275,7 @@ class Space:
             return [MovementRejected((user,), sx, sy)]
         end = Position(x, y)
         self._positions.move(user, end)
+        self._entries[user] = None
         presence = self._users[user]
         rules = self._areas.call_rules_at(end)
         change = self._proximity.moved(
@@ -292,6 +293,7 @@ class Space:
         presence = self._users[user]
         presence.status = check_status(status)
         presence.text = text
+        self._entries[user] = None
         events: list[Event] = [
             StatusChanged(self._audience.everyone(), user, presence.status, text),
             StatusSet(user, presence.status, text),
@@ -340,6 +342,16 @@ class Space:
         return self._calls.settle(self._proximity, sorted(touched))
 
     # Helpers.
+
+    def _listed(self) -> tuple[UserEntry, ...]:
+        """Everyone's `space-joined` entry, in join order."""
+        entries = self._entries
+        for user, entry in entries.items():
+            if entry is None:
+                presence = self._users[user]
+                x, y = self._positions.position(user)
+                entries[user] = UserEntry(user, x, y, presence.status, presence.text)
+        return tuple(entries.values())  # type: ignore[arg-type]  # none is None now
 
     def _check(self, user: UserId) -> None:
         if user not in self._users:

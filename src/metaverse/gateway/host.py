@@ -224,6 +224,7 @@ class SpaceHost:
         if user_id not in self.connections:
             return
         self._profiles[user_id] = profile
+        self._encoder.forget(user_id)
         if self._statuses.get(user_id) != (status, status_text):
             self.set_status(user_id, status, status_text)
         self._send_live(frames.PROFILE, {"userId": user_id, **self._encoder.profile(user_id)})
@@ -288,12 +289,13 @@ class SpaceHost:
             self._frames_out["movement"].inc(len(sends))
 
     def _space_joined(self, event: ev.SpaceJoined, connection: Attendee) -> str:
-        payload = self._encoder.payload(event, with_profiles=PROFILES in connection.capabilities)
-        if connection.announce_capabilities:
-            payload["capabilities"] = sorted(connection.capabilities)
-        if event.in_view is not None:
-            payload["inView"] = list(event.in_view)
-        return encode(frames.SPACE_JOINED, payload)
+        return self._encoder.space_joined(
+            event,
+            with_profiles=PROFILES in connection.capabilities,
+            capabilities=(
+                sorted(connection.capabilities) if connection.announce_capabilities else None
+            ),
+        )
 
     def _deliver(self, event: ev.Outgoing) -> None:
         wire_type, capability = WIRE_TYPES[type(event)]

@@ -82,10 +82,62 @@ class Encoder:
         # Each mover's id as JSON: a movement is the bulk of the traffic, and building its
         # text directly is several times cheaper than encoding its dict.
         self._quoted: dict[UserId, str] = {}
+        # Each user's `space-joined` entry as JSON, plain and with the profile, and the core
+        # entry it was made from: a join lists everyone, and most of them are as they were
+        # at the last join (the core hands out a new entry when a user moved or changed).
+        self._listed: dict[UserId, tuple[ev.UserEntry, str, str | None]] = {}
 
     def forget(self, user_id: UserId) -> None:
-        """`user_id` left the space."""
+        """`user_id` left the space, or their profile changed."""
         self._quoted.pop(user_id, None)
+        self._listed.pop(user_id, None)
+
+    def space_joined(
+        self,
+        event: ev.SpaceJoined,
+        *,
+        with_profiles: bool,
+        capabilities: list[str] | None,
+    ) -> str:
+        """The `space-joined` frame, the same text as `frame(event)` with `capabilities`
+        and `inView` added, built from each listed user's cached entry."""
+        listed = self._listed
+        users = []
+        for entry in event.users:
+            cached = listed.get(entry.user_id)
+            if cached is None or cached[0] is not entry:
+                cached = listed[entry.user_id] = (
+                    entry,
+                    dumps(_user(entry.user_id, entry.x, entry.y, None)).decode(),
+                    None,
+                )
+            if with_profiles:
+                text = cached[2]
+                if text is None:
+                    profile = self.profile(entry.user_id)
+                    text = dumps(_user(entry.user_id, entry.x, entry.y, profile)).decode()
+                    listed[entry.user_id] = (entry, cached[1], text)
+                users.append(text)
+            else:
+                users.append(cached[1])
+        parts = [
+            '{"type":"',
+            frames.SPACE_JOINED,
+            '","payload":{"spawn":{"x":',
+            str(event.x),
+            ',"y":',
+            str(event.y),
+            '},"users":[',
+            ",".join(users),
+            '],"userId":',
+            dumps(event.user_id).decode(),
+        ]
+        if capabilities is not None:
+            parts += (',"capabilities":', dumps(capabilities).decode())
+        if event.in_view is not None:
+            parts += (',"inView":', dumps(list(event.in_view)).decode())
+        parts.append("}}")
+        return "".join(parts)
 
     def movement(self, event: ev.Movement) -> str:
         """The `movement` frame, the same text as `frame(event)`, built faster."""
