@@ -414,6 +414,8 @@ class Cluster:
                     await self._gateway.take_over(bridge, lease.epoch)
                     await self.announce(space_id, lease.epoch)
                     continue
+            if lease.holder == self.id:
+                continue  # handed to this gateway: the handoff brings its users over
             if (lease.holder, lease.epoch) != (bridge.host, bridge.epoch) and (
                 lease.epoch > bridge.epoch
             ):

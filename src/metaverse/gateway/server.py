@@ -133,6 +133,8 @@ class Gateway:
         }
         self._loading: dict[SpaceId, asyncio.Future[SpaceHost | None]] = {}
         self._bridging: dict[SpaceId, asyncio.Future[SpaceBridge | None]] = {}
+        # Spaces another gateway is handing over to this one, until they are hosted here.
+        self._adopting: dict[SpaceId, asyncio.Future[None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.controls = Controls(
             self.hosts,
@@ -418,6 +420,11 @@ class Gateway:
         """Host `space_id` here under the lease's `epoch` (loaded once); None if it is gone
         (then the lease is let go)."""
         assert self.cluster is not None
+        adopting = self._adopting.get(space_id)
+        if adopting is not None:  # handed over from its host: taken as it was
+            await asyncio.shield(adopting)
+            if space_id in self.hosts:
+                return self.hosts[space_id]
         bridge = self.bridges.get(space_id)
         if bridge is not None:  # its users connected here stay: they move to the host
             await self.take_over(bridge, epoch)
@@ -568,8 +575,20 @@ class Gateway:
         come back through another gateway."""
         assert self.cluster is not None
         space_id = SpaceId(message.space_id)
+        adopted = self._adopting[space_id] = asyncio.get_running_loop().create_future()
+        try:
+            await self._adopt(message)
+        finally:
+            del self._adopting[space_id]
+            adopted.set_result(None)
+
+    async def _adopt(self, message: Handoff) -> None:
+        assert self.cluster is not None
+        space_id = SpaceId(message.space_id)
         space_map = await self.directory.space_map(space_id)
-        if space_map is None or space_id in self.hosts:
+        if space_id in self.hosts:  # hosted here already, under this lease
+            return
+        if space_map is None:  # deleted meanwhile
             self.cluster.forget_host(space_id, message.epoch)
             return
         prefix = secrets.token_hex(4)

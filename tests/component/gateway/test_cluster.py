@@ -198,3 +198,37 @@ async def test_a_draining_bridge_keeps_its_users_in_the_space_until_they_return(
     assert joined["spawn"] == ann_joined["spawn"]
     assert [u["userId"] for u in joined["users"]] == [ann_id]
     await ann.quiet(0.3)
+
+
+async def test_a_user_who_comes_back_while_the_handoff_is_read_waits_for_it(
+    cluster_of: Callable[..., Any],
+) -> None:
+    cluster: Cluster = await cluster_of(2)
+    first, second = cluster.nodes
+    space_id = await first.space(10, 10)
+    _, ann_token = await first.user("ann")
+    _, bob_token = await first.user("bob")
+    ann, ann_joined = await first.join(space_id, ann_token, capabilities=CAPS)
+    bob, _ = await second.join(
+        space_id, bob_token, capabilities=CAPS, resume={**ann_joined["spawn"]}
+    )
+    call = await frame_of(bob, "call-joined")
+    await asyncio.sleep(TTL_S)
+    # The successor reads the space slowly: ann's new join reaches it meanwhile.
+    directory = second.gateway.directory
+    read = directory.space_map
+    release = asyncio.Event()
+
+    async def slow_space_map(space: str) -> Any:
+        await release.wait()
+        return await read(space)
+
+    directory.space_map = slow_space_map  # type: ignore[method-assign]
+    await cluster.drain(0)
+    assert (await ann.closed())[0] == 1012
+    coming_back = asyncio.create_task(second.join(space_id, ann_token, capabilities=CAPS))
+    await asyncio.sleep(0.2)
+    release.set()
+    again, _ = await coming_back
+    assert (await frame_of(again, "call-joined"))["callId"] == call["callId"]
+    await bob.quiet(0.3)
