@@ -223,7 +223,7 @@ async def test_a_user_who_comes_back_while_the_handoff_is_read_waits_for_it(
         await release.wait()
         return await read(space)
 
-    directory.space_map = slow_space_map  # type: ignore[method-assign]
+    directory.space_map = slow_space_map  # type: ignore[method-assign,assignment]
     await cluster.drain(0)
     assert (await ann.closed())[0] == 1012
     coming_back = asyncio.create_task(second.join(space_id, ann_token, capabilities=CAPS))
