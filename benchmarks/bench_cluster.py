@@ -267,6 +267,18 @@ class Run:
         self.tag = uuid.uuid4().hex[:8]  # gateway ids unique on the shared Redis
         self.scenarios = 0
 
+    def publishes(self) -> int:
+        """PUBLISH commands the shared Redis has run so far."""
+        import redis
+
+        client = redis.Redis.from_url(self.env["REDIS_URL"])
+        try:
+            stats: dict[str, Any] = client.info("commandstats")
+        finally:
+            client.close()
+        calls: int = stats.get("cmdstat_publish", {}).get("calls", 0)
+        return calls
+
     def space(self, crowd: int) -> str:
         return self.spaces[crowd].pop()
 
@@ -380,13 +392,22 @@ def run_walk(
             check_host(gateways, plan["space_id"])
             for gateway in gateways:
                 gateway.settle()
-            pipe.send("go")
-            time.sleep(args.warmup)
-            services_before = harness.services_cpu()
-            first = [bench_gateway.Probe(g.pid, g.port, pool) for g in gateways]
-            time.sleep(max(0.0, args.measure - (harness.now() - first[0].at)))
-            last = [bench_gateway.Probe(g.pid, g.port, pool) for g in gateways]
-            services_after = harness.services_cpu()
+            with profiled(
+                gateways, args.profile, "walk-" + name.replace(" ", "-").replace("/", "-")
+            ):
+                pipe.send("go")
+                time.sleep(args.warmup)
+                services_before = harness.services_cpu()
+                publishes_before = run.publishes()
+                system_before = [system_seconds(g.pid) for g in gateways]
+                first = [bench_gateway.Probe(g.pid, g.port, pool) for g in gateways]
+                time.sleep(max(0.0, args.measure - (harness.now() - first[0].at)))
+                last = [bench_gateway.Probe(g.pid, g.port, pool) for g in gateways]
+                system = [
+                    system_seconds(g.pid) - s for g, s in zip(gateways, system_before, strict=True)
+                ]
+                publishes = run.publishes() - publishes_before
+                services_after = harness.services_cpu()
             done = harness.receive(pipe, args.measure + bench_gateway.GRACE_S + 60)
         before = [probe.metrics()[0] for probe in first]
         after = [probe.metrics()[0] for probe in last]
@@ -432,12 +453,16 @@ def run_walk(
             "all": rounded_ms(done["latencies_ms"]),
             "routes": routes,
             "gateway_cpu_pct": [round(100 * s / wall, 1) for s in cpu],
+            # Of which in the kernel (socket reads and writes, mostly).
+            "gateway_system_pct": [round(100 * s / wall, 1) for s in system],
             "host_us_per_move": round(1e6 * cpu[0] / handled, 1) if handled else None,
             "bridge_us_per_move": (
                 round(1e6 * sum(cpu[1:]) / handled, 1) if handled and len(cpu) > 1 else None
             ),
             "total_us_per_move": round(1e6 * sum(cpu) / handled, 1) if handled else None,
             "redis_cpu_pct": round(100 * redis_s / wall, 1),
+            # PUBLISH commands Redis ran (every client of the shared Redis counts).
+            "redis_publishes_per_s": round(publishes / wall, 1),
             "postgres_cpu_pct": round(100 * postgres_s / wall, 1),
             "load_cpu_pct": round(100 * load_cpu_s / args.measure, 1),
             "other_cpu_pct": round(
@@ -451,6 +476,12 @@ def run_walk(
         }
     )
     return row
+
+
+def system_seconds(pid: int) -> float:
+    """System (kernel) CPU time of a process, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
 
 
 def same_gateway(route: str) -> bool:
@@ -540,12 +571,14 @@ def run_joins(run: Run, gateways_count: int, args: argparse.Namespace) -> dict[s
             opened = harness.receive(pipe, bench_gateway.JOIN_TIMEOUT_S)
             for gateway in gateways:
                 gateway.settle()
-            cpu_before = [harness.cpu_seconds(g.pid) for g in gateways]
-            pipe.send("go")
-            done = harness.receive(pipe, bench_gateway.JOIN_TIMEOUT_S + 60)
-            cpu = [
-                harness.cpu_seconds(g.pid) - b for g, b in zip(gateways, cpu_before, strict=True)
-            ]
+            with profiled(gateways, args.profile, f"joins-{gateways_count}gw"):
+                cpu_before = [harness.cpu_seconds(g.pid) for g in gateways]
+                pipe.send("go")
+                done = harness.receive(pipe, bench_gateway.JOIN_TIMEOUT_S + 60)
+                cpu = [
+                    harness.cpu_seconds(g.pid) - b
+                    for g, b in zip(gateways, cpu_before, strict=True)
+                ]
         row = {
             "gateways": gateways_count,
             "users": clients,
@@ -567,6 +600,47 @@ def run_joins(run: Run, gateways_count: int, args: argparse.Namespace) -> dict[s
     return row
 
 
+def profiled(
+    gateways: Sequence[harness.RoleProcess], folder: Path | None, name: str
+) -> contextlib.ExitStack:
+    """With a `folder` (--profile), py-spy records each gateway until the stack is closed
+    (in `<name>-gw<n>.txt`)."""
+    stack = contextlib.ExitStack()
+    if folder is not None:
+        for n, gateway in enumerate(gateways):
+            stack.enter_context(py_spy(gateway.pid, folder / f"{name}-gw{n}.txt"))
+    return stack
+
+
+@contextlib.contextmanager
+def py_spy(pid: int, output: Path) -> Iterator[None]:
+    """`py-spy record` of process `pid` while the block runs: collapsed stacks (one line
+    per stack, with its count of samples) in `output`."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        "py-spy",
+        "record",
+        "--gil",
+        "--pid",
+        str(pid),
+        "--format",
+        "raw",
+        "--output",
+        str(output),
+    ]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        try:
+            recorder.wait(30)
+        except subprocess.TimeoutExpired:
+            recorder.kill()
+            recorder.wait(5)
+
+
 # Tables.
 
 
@@ -586,6 +660,7 @@ def walk_table(rows: list[dict[str, Any]]) -> list[str]:
             "host us/move",
             "bridge us/move",
             "redis %",
+            "publishes/s",
             "load %",
             "other %",
         ]
@@ -607,6 +682,7 @@ def walk_table(rows: list[dict[str, Any]]) -> list[str]:
                 fmt(row["host_us_per_move"], "{:.0f}"),
                 fmt(row["bridge_us_per_move"], "{:.0f}"),
                 fmt(row["redis_cpu_pct"], "{:.0f}"),
+                fmt(row["redis_publishes_per_s"], "{:.0f}"),
                 fmt(row["load_cpu_pct"], "{:.0f}"),
                 fmt(row["other_cpu_pct"], "{:.0f}"),
             ]
@@ -720,6 +796,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttls", help="lease TTLs for the failover, s (default 3,1)")
     parser.add_argument("--join-users", type=int, help="default 1000")
     parser.add_argument("--join-gateways", help="default 1,2,3")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy (on PATH) records each gateway's joins in this folder"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     quick = args.quick
