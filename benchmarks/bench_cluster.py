@@ -212,6 +212,8 @@ class ClusterLoad(bench_gateway.Load):
         by_gateway: defaultdict[int, list[float]] = defaultdict(list)
         for bot in joined:
             by_gateway[self.gateway_of[bot.user_id]].append(bot.joined_at - began)
+        pipe.send({"all_joined": len(joined)})
+        await loop.run_in_executor(None, pipe.recv)  # "close": the bench read the CPU times
         closes = await self.close(joined)
         return {
             "joined": len(joined),
@@ -499,10 +501,12 @@ def route_name(route: str, gateways: int) -> str:
 def services_seconds(
     before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], name: str
 ) -> float:
+    """CPU seconds the `name` processes spent between the two readings (those started
+    meanwhile, such as PostgreSQL's backends for new connections, all of theirs)."""
     return sum(
-        seconds - before[pid][1]
+        seconds - before.get(pid, (comm, 0.0))[1]
         for pid, (comm, seconds) in after.items()
-        if comm == name and pid in before
+        if comm == name
     )
 
 
@@ -573,12 +577,20 @@ def run_joins(run: Run, gateways_count: int, args: argparse.Namespace) -> dict[s
                 gateway.settle()
             with profiled(gateways, args.profile, f"joins-{gateways_count}gw"):
                 cpu_before = [harness.cpu_seconds(g.pid) for g in gateways]
+                services_before = harness.services_cpu()
+                busy_before = harness.machine_cpu()[0]
                 pipe.send("go")
-                done = harness.receive(pipe, bench_gateway.JOIN_TIMEOUT_S + 60)
+                harness.receive(pipe, bench_gateway.JOIN_TIMEOUT_S + 60)
                 cpu = [
                     harness.cpu_seconds(g.pid) - b
                     for g, b in zip(gateways, cpu_before, strict=True)
                 ]
+                services_after = harness.services_cpu()
+                busy = harness.machine_cpu()[0] - busy_before
+            pipe.send("close")
+            done = harness.receive(pipe, 60)
+        postgres_s = services_seconds(services_before, services_after, "postgres")
+        redis_s = services_seconds(services_before, services_after, "redis-server")
         row = {
             "gateways": gateways_count,
             "users": clients,
@@ -589,9 +601,15 @@ def run_joins(run: Run, gateways_count: int, args: argparse.Namespace) -> dict[s
             "all_joined_s": harness.rounded(done["last_s"], 2),
             "p50_s": harness.rounded(done["p50_s"], 2),
             "last_s_by_gateway": {k: round(v, 2) for k, v in done["last_s_by_gateway"].items()},
-            # From "go" until the last space-joined was read and the connections closed.
+            # From "go" until the last space-joined was read.
             "gateway_cpu_s": [round(s, 2) for s in cpu],
             "load_cpu_s": round(done["cpu_s"], 2),
+            "postgres_cpu_s": round(postgres_s, 2),
+            "redis_cpu_s": round(redis_s, 2),
+            # Everything else on the machine meanwhile.
+            "other_cpu_s": round(
+                max(0.0, busy - sum(cpu) - done["cpu_s"] - postgres_s - redis_s), 2
+            ),
             "frames_received": done["frames_received"],
             "closes": done["closes"],
             "scenario_s": round(harness.now() - began, 1),
@@ -723,7 +741,18 @@ def failover_table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def joins_table(rows: list[dict[str, Any]]) -> list[str]:
-    cells = [["gateways", "users", "all joined s", "p50 s", "gw CPU s", "load CPU s"]]
+    cells = [
+        [
+            "gateways",
+            "users",
+            "all joined s",
+            "p50 s",
+            "gw CPU s",
+            "postgres CPU s",
+            "load CPU s",
+            "other CPU s",
+        ]
+    ]
     notes = []
     for row in rows:
         if "error" in row:
@@ -736,7 +765,9 @@ def joins_table(rows: list[dict[str, Any]]) -> list[str]:
                 fmt(row["all_joined_s"], "{:.2f}"),
                 fmt(row["p50_s"], "{:.2f}"),
                 "+".join(f"{s:.1f}" for s in row["gateway_cpu_s"]),
+                fmt(row["postgres_cpu_s"]),
                 fmt(row["load_cpu_s"]),
+                fmt(row["other_cpu_s"]),
             ]
         )
         if row["joined"] != row["users"]:
