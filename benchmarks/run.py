@@ -13,7 +13,13 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ("bench_core.py", "bench_gateway.py", "bench_chat.py", "bench_calls.py")
+BENCHMARKS = (
+    "bench_core.py",
+    "bench_gateway.py",
+    "bench_cluster.py",
+    "bench_chat.py",
+    "bench_calls.py",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
