@@ -16,7 +16,7 @@ gateway hosts the space (its `metaverse_gateway_space_users` gauge) and fails ot
   then all the others at once): from the first join sent to the last `space-joined` read,
   on one, two and three gateways.
 
-    python benchmarks/bench_cluster.py                  # everything, about 7 minutes
+    python benchmarks/bench_cluster.py                  # everything, about 5 minutes
     python benchmarks/bench_cluster.py --quick          # fewer clients, one failover trial
     python benchmarks/bench_cluster.py --parts walk,joins
 
@@ -828,7 +828,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--join-users", type=int, help="default 1000")
     parser.add_argument("--join-gateways", help="default 1,2,3")
     parser.add_argument(
-        "--profile", type=Path, help="py-spy (on PATH) records each gateway's joins in this folder"
+        "--profile",
+        type=Path,
+        help="py-spy (on PATH) records each gateway in this folder, over the walk's warm-up "
+        "and window and over the joins (samples of the thread holding the GIL: Python's own "
+        "CPU, not the time in system calls or waiting for a core)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
