@@ -111,6 +111,16 @@ class User(Base):
     avatar_id: Mapped[str | None] = _fk("avatars.id", nullable=True, ondelete="SET NULL")
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="available")
     status_text: Mapped[str | None] = mapped_column(String(140))
+    # A guest is a user row that may enter this one space only; it goes with the space.
+    # (`use_alter`: spaces refer to users too, and the cycle is broken here.)
+    guest_space_id: Mapped[str | None] = mapped_column(
+        String(26),
+        ForeignKey("spaces.id", ondelete="CASCADE", use_alter=True),
+        nullable=True,
+        index=True,
+    )
+    # A disabled account can't sign in, and its tokens stop working.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _created()
 
 
@@ -160,6 +170,7 @@ class Space(Base):
     height: Mapped[int] = mapped_column(Integer, nullable=False)
     thumbnail: Mapped[str | None] = mapped_column(String(2048))
     visibility: Mapped[str] = mapped_column(String(16), nullable=False, default="public")
+    guests: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = _created()
 
 
@@ -184,6 +195,26 @@ class SpaceMember(Base):
     )
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     created_at: Mapped[datetime] = _created()
+
+
+class SpaceInvite(Base):
+    """A link that makes whoever accepts it a member of a space with `role`.
+
+    `token` is the secret in the link. `uses` only grows, by one conditional UPDATE per
+    acceptance, so a link with `max_uses` is never accepted more often than that.
+    """
+
+    __tablename__ = "space_invites"
+    __table_args__ = (CheckConstraint("role IN ('moderator', 'member')", name="role"),)
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    space_id: Mapped[str] = _fk("spaces.id")
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_by: Mapped[str] = _fk("users.id")
+    created_at: Mapped[datetime] = _created()
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RefreshToken(Base):
