@@ -107,7 +107,7 @@ test("joins with every capability, the token and the viewport; unpacks batches i
       payload: {
         spaceId: "s1",
         token: "tok",
-        capabilities: ["profiles", "proximity", "presence", "chat", "interest", "batch", "live"],
+        capabilities: ["profiles", "proximity", "presence", "chat", "interest", "batch", "live", "social"],
         viewport: { x: 1, y: 2, width: 30, height: 20 },
       },
     },

@@ -19,7 +19,7 @@ from metaverse.core.space import Space
 from metaverse.gateway.connection import CLOSE_REPLACED, Connection, Sender
 from metaverse.gateway.metrics import GatewayMetrics
 from metaverse.gateway.remote import RemoteConnection
-from metaverse.gateway.wire import LIVE, PROFILES, PROXIMITY, WIRE_TYPES, Encoder
+from metaverse.gateway.wire import LIVE, PROFILES, PROXIMITY, SOCIAL, WIRE_TYPES, Encoder
 from metaverse.protocol import frames
 from metaverse.protocol.codec import encode
 from metaverse.protocol.gateways import UserSeat
@@ -179,6 +179,21 @@ class SpaceHost:
         )
         self._metrics.signals.labels("refused").inc()
         return False
+
+    def wave(self, sender: UserId, recipient: str) -> None:
+        """Call `recipient` over (`wave {from, name}`), unless they can't be reached: not
+        here, without `social`, or in do not disturb (then the sender gets an error)."""
+        target = self.connections.get(UserId(recipient))
+        if target is None or SOCIAL not in target.capabilities or recipient == sender:
+            code, message = "unknown_recipient", "nobody here to wave at by that id"
+        elif self.space.status(UserId(recipient))[0] == "dnd":
+            code, message = "do_not_disturb", "they do not want to be disturbed"
+        else:
+            profile = self._profiles.get(sender, {})
+            name = profile.get("displayName") or profile.get("username") or ""
+            target.send(encode(frames.WAVE, {"from": sender, "name": name}))
+            return
+        self.connections[sender].send(encode(frames.ERROR, {"code": code, "message": message}))
 
     def seats(self, *, everyone: bool = False) -> list[tuple[Attendee, UserSeat]]:
         """The people connected to this gateway (`everyone`: to any), as another host takes

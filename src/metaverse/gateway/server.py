@@ -47,7 +47,7 @@ from metaverse.gateway.metrics import GatewayMetrics
 from metaverse.gateway.recorder import Recorder
 from metaverse.gateway.remote import RemoteConnection
 from metaverse.gateway.websocket import GatewaySocket
-from metaverse.gateway.wire import CHAT, INTEREST, LIVE, accepted_capabilities
+from metaverse.gateway.wire import CHAT, INTEREST, LIVE, SOCIAL, accepted_capabilities
 from metaverse.protocol import frames
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import ProtocolError, decode, encode
@@ -63,6 +63,8 @@ WS_PATHS = ("/", "/ws")
 MAX_BACKLOG = 32
 # How long a stopping gateway waits for its background writes (then cancels them).
 STOP_GRACE_S = 5.0
+WAVE_RATE_PER_S = 0.5
+WAVE_BURST = 3
 # How long a user whose gateway restarted stays in a space, waiting to come back.
 PARK_GRACE_S = 30.0
 # How much earlier than pub/sub's own loss a `chat-gap` starts: a message is published
@@ -262,7 +264,13 @@ class Gateway:
 
     # Commands.
 
-    def act(self, connection: Connection, message: m.ClientMessage, moves: TokenBucket) -> None:
+    def act(
+        self,
+        connection: Connection,
+        message: m.ClientMessage,
+        moves: TokenBucket,
+        waves: TokenBucket | None = None,
+    ) -> None:
         """A command that needs no awaiting: done before the next frame is read."""
         user_id, space_id = connection.user_id, connection.space_id
         if user_id is None or space_id is None:
@@ -272,6 +280,11 @@ class Gateway:
         if isinstance(message, m.Leave):
             self._leave(connection)
             return
+        if isinstance(message, m.Wave):
+            if SOCIAL not in connection.capabilities:
+                raise ProtocolError("no_capability", "wave needs the social capability")
+            if waves is not None and waves.try_acquire() > 0:
+                raise ProtocolError("rate_limited", "too many waves; wait a little")
         refused = isinstance(message, m.Move) and moves.try_acquire() > 0
         host = self.hosts.get(space_id)
         if host is None:
@@ -299,6 +312,8 @@ class Gateway:
                 host.set_status(user_id, message.status, message.text or "")
             case m.Viewport():
                 host.set_viewport(user_id, _viewport(message))
+            case m.Wave():
+                host.wave(user_id, message.to)
 
     def _save_status(self, user_id: UserId, status: str, text: str) -> None:
         self._spawn(self.directory.save_status(user_id, status, text))
@@ -810,6 +825,8 @@ class Inbox:
         self.chats = TokenBucket(
             rate_per_s=settings.chat_rate_per_s, burst=settings.chat_burst, clock=clock
         )
+        # Waves call someone over, with a sound: a few at once, then one every 2 s.
+        self.waves = TokenBucket(rate_per_s=WAVE_RATE_PER_S, burst=WAVE_BURST, clock=clock)
         self.moves = TokenBucket(
             rate_per_s=settings.move_rate_per_s,
             burst=max(1, round(settings.move_rate_per_s)),
@@ -850,7 +867,7 @@ class Inbox:
         try:
             message = self.gateway.decode(data)
             if not isinstance(message, AWAITED):
-                self.gateway.act(connection, message, self.moves)
+                self.gateway.act(connection, message, self.moves, self.waves)
             elif not (
                 isinstance(message, m.Chat)
                 and self.gateway.start_chat(connection, message, self.chats)
@@ -875,7 +892,7 @@ class Inbox:
                     if isinstance(message, AWAITED):
                         await gateway.act_awaited(connection, message, self.chats)
                     else:
-                        gateway.act(connection, message, self.moves)
+                        gateway.act(connection, message, self.moves, self.waves)
                 except ProtocolError as error:
                     gateway.refuse_frame(connection, error)
                 except Exception:

@@ -25,10 +25,11 @@ from metaverse.protocol.frames import (
     PRESENCE,
     PROFILES,
     PROXIMITY,
+    SOCIAL,
     capability_of,
 )
 
-__all__ = ["BATCH", "CHAT", "INTEREST", "LIVE", "PRESENCE", "PROFILES", "PROXIMITY"]
+__all__ = ["BATCH", "CHAT", "INTEREST", "LIVE", "PRESENCE", "PROFILES", "PROXIMITY", "SOCIAL"]
 
 # The frame each outgoing core event becomes (`protocol.frames`), and the capability a
 # client needs to get it (None: every client).

@@ -15,7 +15,8 @@ INTEREST: Final = "interest"
 BATCH: Final = "batch"
 CHAT: Final = "chat"
 LIVE: Final = "live"
-CAPABILITIES: Final = (PROFILES, PROXIMITY, PRESENCE, INTEREST, BATCH, CHAT, LIVE)
+SOCIAL: Final = "social"
+CAPABILITIES: Final = (PROFILES, PROXIMITY, PRESENCE, INTEREST, BATCH, CHAT, LIVE, SOCIAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ PROFILE: Final = "profile"
 MAP_CHANGED: Final = "map-changed"
 CHAT_GAP: Final = "chat-gap"
 SPACE_CONNECTION: Final = "space-connection"
+WAVE: Final = "wave"
 
 SERVER_FRAMES: Final[dict[str, ServerFrame]] = {
     frame.name: frame
@@ -80,6 +82,7 @@ SERVER_FRAMES: Final[dict[str, ServerFrame]] = {
         ServerFrame(MAP_CHANGED, (LIVE,)),
         ServerFrame(CHAT_GAP, (LIVE, CHAT)),
         ServerFrame(SPACE_CONNECTION, (LIVE,)),
+        ServerFrame(WAVE, (SOCIAL,)),
     )
 }
 

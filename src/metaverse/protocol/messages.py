@@ -110,6 +110,12 @@ class Signal(Payload):
     data: Annotated[Any, AfterValidator(_relayable)]
 
 
+class Wave(Payload):
+    """`wave`: call someone over (the `social` capability)."""
+
+    to: Id
+
+
 class SetStatus(Payload):
     status: Status
     text: Annotated[str, StringConstraints(max_length=140), TEXT_RULE] | None = None
@@ -127,7 +133,7 @@ class Chat(Payload):
     room_id: Id | None = Field(None, alias="roomId")
 
 
-ClientMessage = Join | Move | Leave | Signal | SetStatus | Viewport | Chat
+ClientMessage = Join | Move | Leave | Signal | SetStatus | Viewport | Chat | Wave
 
 # The wire name of each client message, and the model of its payload.
 CLIENT_MESSAGES: dict[str, type[Payload]] = {
@@ -138,5 +144,6 @@ CLIENT_MESSAGES: dict[str, type[Payload]] = {
     "status": SetStatus,
     "viewport": Viewport,
     "chat": Chat,
+    "wave": Wave,
 }
 WIRE_NAMES: dict[type[Payload], str] = {model: name for name, model in CLIENT_MESSAGES.items()}

@@ -11,6 +11,7 @@ export const CAPABILITIES = Object.freeze([
   "interest",
   "batch",
   "live",
+  "social",
 ]);
 
 export const STATUSES = Object.freeze(["available", "busy", "away", "dnd"]);
@@ -52,6 +53,7 @@ export const SERVER_TYPES = Object.freeze([
   "profile",
   "map-changed",
   "space-connection",
+  "wave",
 ]);
 const SERVER_TYPE_SET = new Set(SERVER_TYPES);
 
@@ -79,6 +81,10 @@ export function join({ spaceId, token, capabilities = CAPABILITIES, viewport = n
   if (viewport) payload.viewport = viewportPayload(viewport);
   if (resume) payload.resume = { x: resume.x, y: resume.y };
   return { type: "join", payload };
+}
+
+export function wave(to) {
+  return { type: "wave", payload: { to } };
 }
 
 export function move(x, y) {
