@@ -195,6 +195,26 @@ class SpaceHost:
             return
         self.connections[sender].send(encode(frames.ERROR, {"code": code, "message": message}))
 
+    def media_state(self, sender: UserId, audio: bool, video: bool, screen: bool) -> bool:
+        """Tell the other members of `sender`'s call whether its microphone and camera are
+        on and whether it shares its screen; outside a call, False (and an `error`)."""
+        call_id = self.space.call_of(sender)
+        if call_id is None:
+            self.connections[sender].send(
+                encode(frames.ERROR, {"code": "not_in_call", "message": "not in a call"})
+            )
+            return False
+        payload = {"from": sender, "audio": audio, "video": video, "screen": screen}
+        frame = encode(frames.MEDIA_STATE, payload)
+        sent = 0
+        for member in self.space.call_members(call_id):
+            target = self.connections.get(member)
+            if member != sender and target is not None and PROXIMITY in target.capabilities:
+                sent += target.send(frame)
+        if sent:
+            self._metrics.frames_out.labels(frames.MEDIA_STATE).inc(sent)
+        return True
+
     def seats(self, *, everyone: bool = False) -> list[tuple[Attendee, UserSeat]]:
         """The people connected to this gateway (`everyone`: to any), as another host takes
         them over: where they stand, their status and viewport."""

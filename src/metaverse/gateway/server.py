@@ -308,6 +308,8 @@ class Gateway:
                 host.move(user_id, message.x, message.y)
             case m.Signal():
                 host.signal(user_id, message.to, message.data)
+            case m.MediaState():
+                host.media_state(user_id, message.audio, message.video, message.screen)
             case m.SetStatus():
                 host.set_status(user_id, message.status, message.text or "")
             case m.Viewport():

@@ -43,6 +43,7 @@ CALL_LEFT: Final = "call-left"
 CALL_FULL: Final = "call-full"
 SIGNALING: Final = "video-call-signaling"
 SIGNAL_REJECTED: Final = "signal-rejected"
+MEDIA_STATE: Final = "media-state"
 BATCH_FRAME: Final = "batch"
 CHAT_MESSAGE: Final = "chat"
 CHAT_ACK: Final = "chat-ack"
@@ -73,6 +74,7 @@ SERVER_FRAMES: Final[dict[str, ServerFrame]] = {
         ServerFrame(CALL_FULL, (PROXIMITY,)),
         ServerFrame(SIGNALING, (PROXIMITY,)),
         ServerFrame(SIGNAL_REJECTED),
+        ServerFrame(MEDIA_STATE, (PROXIMITY,)),
         ServerFrame(BATCH_FRAME, (BATCH,)),
         ServerFrame(CHAT_MESSAGE, (CHAT,)),
         ServerFrame(CHAT_ACK, (CHAT,)),

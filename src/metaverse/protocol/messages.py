@@ -116,6 +116,15 @@ class Wave(Payload):
     to: Id
 
 
+class MediaState(Payload):
+    """`media-state`: whether the sender's microphone and camera are on, and whether it
+    shares its screen; relayed to the members of its call."""
+
+    audio: bool
+    video: bool
+    screen: bool = False
+
+
 class SetStatus(Payload):
     status: Status
     text: Annotated[str, StringConstraints(max_length=140), TEXT_RULE] | None = None
@@ -133,7 +142,7 @@ class Chat(Payload):
     room_id: Id | None = Field(None, alias="roomId")
 
 
-ClientMessage = Join | Move | Leave | Signal | SetStatus | Viewport | Chat | Wave
+ClientMessage = Join | Move | Leave | Signal | MediaState | SetStatus | Viewport | Chat | Wave
 
 # The wire name of each client message, and the model of its payload.
 CLIENT_MESSAGES: dict[str, type[Payload]] = {
@@ -141,6 +150,7 @@ CLIENT_MESSAGES: dict[str, type[Payload]] = {
     "move": Move,
     "leave": Leave,
     "video-call-signaling": Signal,
+    "media-state": MediaState,
     "status": SetStatus,
     "viewport": Viewport,
     "chat": Chat,

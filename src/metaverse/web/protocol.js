@@ -44,6 +44,7 @@ export const SERVER_TYPES = Object.freeze([
   "call-full",
   "video-call-signaling",
   "signal-rejected",
+  "media-state",
   "batch",
   "chat",
   "chat-ack",
@@ -98,6 +99,11 @@ export function leave() {
 /** `data` is `{description}` or `{candidate}` exactly as the browser serialises them. */
 export function signal(to, data) {
   return { type: "video-call-signaling", payload: { to, data } };
+}
+
+/** My microphone and camera (on or off), and whether I share my screen, for my call. */
+export function mediaState({ audio, video, screen = false }) {
+  return { type: "media-state", payload: { audio: Boolean(audio), video: Boolean(video), screen: Boolean(screen) } };
 }
 
 export function status(value, text) {
