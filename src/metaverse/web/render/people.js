@@ -1,11 +1,19 @@
 // Who is here: everyone in the space, me first, with status, status text and whether they
-// are in my call; a button opens a direct conversation with them.
+// are in my call; buttons to find them (locate, walk to, follow), wave at them, and open a
+// direct conversation with them.
 
 import { h, imageOr, replace } from "../dom.js";
 import { STATUS_LABELS } from "../protocol.js";
 import { colourFor, displayName } from "./world.js";
 
-export function createPeoplePanel({ onMessage }) {
+const FINDING = [
+  ["Locate", "locate", "Show where they are"],
+  ["Walk to", "walkTo", "Walk up to them"],
+  ["Follow", "follow", "Keep walking behind them"],
+  ["Wave", "wave", "Call them over"],
+];
+
+export function createPeoplePanel({ onMessage, onFind = () => {} }) {
   const count = h("span", { class: "space-count", testid: "people-count" }, "0");
   const list = h("ul", { class: "people-list", testid: "people-list" });
   const root = h(
@@ -54,6 +62,25 @@ export function createPeoplePanel({ onMessage }) {
               on: { click: () => onMessage(person.userId) },
             },
             "Message",
+          ),
+      isMe
+        ? null
+        : h(
+            "span",
+            { class: "person-actions", role: "group", aria: { label: `Find ${name}` } },
+            FINDING.map(([label, action, title]) =>
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: `button button-quiet button-small person-${action}`,
+                  title: `${title} (${name})`,
+                  dataset: { action },
+                  on: { click: () => onFind(action, person.userId) },
+                },
+                label,
+              ),
+            ),
           ),
     );
   }

@@ -22,6 +22,10 @@ const AVATAR_H = 48;
 /** The largest offscreen layer drawn in one piece, in device pixels; bigger worlds draw per frame. */
 const MAX_LAYER_PIXELS = 4096 * 4096;
 
+/** How long the camera shows someone located, and a line keeps pointing at them. */
+const LOCATE_MS = 2500;
+const POINT_MS = 12_000;
+
 /**
  * @param {HTMLCanvasElement} canvas
  * @param {{space: object, grid: object, onViewport: (rect) => void}} options
@@ -40,6 +44,9 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
   let lastViewport = null;
   let raf = 0;
   let destroyed = false;
+  let locating = null; // {userId, until}: the camera shows them
+  let pointing = null; // {userId, until}: a line points at them while off screen
+  let lastCamera = null;
   const images = createImageCache(() => {
     layerDirty = true;
     dirty = true;
@@ -126,7 +133,10 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
     dirty = false;
     if (layerDirty) buildLayer();
     const me = tweens.at(state.me.userId, now) ?? state.me;
-    const camera = cameraFor(me, view, world);
+    const located = locating && now < locating.until ? placeOf(locating.userId, now) : null;
+    if (locating && !located) locating = null;
+    const camera = cameraFor(located ?? me, view, world);
+    lastCamera = camera;
     const tiles = visibleTiles(camera, view, world);
     if (!sameRect(tiles, lastViewport)) {
       lastViewport = tiles;
@@ -142,6 +152,38 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
       drawStatic(ctx, tiles);
     }
     drawPeople(now);
+    drawPointer(now, me, tiles);
+  }
+
+  /** Where someone is drawn now, in cells; null when they are not here. */
+  function placeOf(userId, now) {
+    const person = userId === state.me?.userId ? state.me : state.users[userId];
+    if (!person) return null;
+    return tweens.at(userId, now) ?? { x: person.x, y: person.y };
+  }
+
+  /** While someone is being located and is off screen, a line from me towards them. */
+  function drawPointer(now, me, tiles) {
+    if (!pointing || now > pointing.until) {
+      pointing = null;
+      return;
+    }
+    const them = placeOf(pointing.userId, now);
+    if (!them) return;
+    const inside =
+      them.x >= tiles.x && them.y >= tiles.y && them.x < tiles.x + tiles.width && them.y < tiles.y + tiles.height;
+    if (inside) return;
+    const half = TILE_PX / 2;
+    ctx.save();
+    ctx.strokeStyle = "rgba(79, 70, 229, 0.85)";
+    ctx.lineWidth = 3;
+    ctx.setLineDash([8, 6]);
+    ctx.beginPath();
+    ctx.moveTo(me.x * TILE_PX + half, me.y * TILE_PX + half);
+    ctx.lineTo(them.x * TILE_PX + half, them.y * TILE_PX + half);
+    ctx.stroke();
+    ctx.restore();
+    dirty = true; // keep drawing while it shows
   }
 
   /** Tell the tweens where everyone should be; true while anyone is still sliding. */
@@ -258,6 +300,21 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
       grid = nextGrid;
       layerDirty = true;
       dirty = true;
+    },
+    /** Show where `userId` is: the camera pans to them a moment, then a line points at
+     * them from me while they are off screen. */
+    locate(userId) {
+      const now = performance.now();
+      locating = { userId, until: now + LOCATE_MS };
+      pointing = { userId, until: now + POINT_MS };
+      dirty = true;
+    },
+    /** The cell under a point of the canvas (CSS pixels from its corner), or null. */
+    cellAt(offsetX, offsetY) {
+      if (!lastCamera) return null;
+      const x = Math.floor((offsetX + lastCamera.left) / TILE_PX);
+      const y = Math.floor((offsetY + lastCamera.top) / TILE_PX);
+      return x >= 0 && y >= 0 && x < world.width && y < world.height ? { x, y } : null;
     },
     /** The last viewport drawn, in tiles. */
     get viewport() {

@@ -12,9 +12,10 @@ import { createVideoPanel } from "../render/video.js";
 import { createWorld, displayName } from "../render/world.js";
 import { createLocalMedia } from "../rtc/media.js";
 import { createMesh } from "../rtc/mesh.js";
-import { buildGrid } from "../state/grid.js";
+import { buildGrid, isFree } from "../state/grid.js";
 import { initialState, predictMove, reduce } from "../state/space.js";
 import { createChatController } from "./chat.js";
+import { createFinder } from "./finder.js";
 import { createWalker } from "./keyboard.js";
 
 const STYLESHEET = "/web/space/space.css";
@@ -85,7 +86,18 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
     onShare: () => media.toggleShare().catch((error) => notices.show("share", `Screen sharing did not start: ${error.message}`)),
   });
   const videos = createVideoPanel();
-  const people = createPeoplePanel({ onMessage: (userId) => chat.actions.pickDirect(userId) });
+  const people = createPeoplePanel({
+    onMessage: (userId) => chat.actions.pickDirect(userId),
+    onFind(action, userId) {
+      if (action === "locate") world.locate(userId);
+      else if (action === "walkTo") finder.walkToUser(userId);
+      else if (action === "follow") finder.follow(userId);
+      else if (action === "wave" && !gateway?.send(protocol.wave(userId))) {
+        notices.show("wave", "Not connected: the wave did not go out.");
+      }
+      canvas.focus({ preventScroll: true });
+    },
+  });
   const chat = createChatController({
     spaceId,
     api,
@@ -141,19 +153,36 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
   }
 
   // Walking.
+  function walkStep(dx, dy) {
+    const target = predictMove(state, dx, dy);
+    if (!target || !gateway?.send(protocol.move(target.x, target.y))) return false;
+    dispatch({ type: "client/move", payload: target });
+    return true;
+  }
   const walker = createWalker({
-    step(dx, dy) {
-      const target = predictMove(state, dx, dy);
-      if (!target || !gateway?.send(protocol.move(target.x, target.y))) return false;
-      dispatch({ type: "client/move", payload: target });
-      return true;
-    },
+    step: walkStep,
     focusChat: () => chatPanel.focusInput(),
     leaveChat: () => canvas.focus(),
     isChatInput: (el) => el === chatPanel.input,
   });
   scope.on(window, "keydown", (event) => {
-    if (root.isConnected && (layout.contains(event.target) || event.target === document.body)) walker.onKeyDown(event);
+    if (!root.isConnected) return;
+    finder.cancel(); // any key press ends walking by itself
+    if (layout.contains(event.target) || event.target === document.body) walker.onKeyDown(event);
+  });
+
+  // Walking by itself: to a clicked cell, next to someone, or behind them.
+  const finder = createFinder({
+    getState: () => state,
+    step: (dx, dy) => walkStep(dx, dy),
+    onChange(job) {
+      layout.dataset.walking = job ? job.kind : "";
+    },
+  });
+  scope.add(() => finder.cancel());
+  scope.on(canvas, "click", (event) => {
+    const cell = world.cellAt(event.offsetX, event.offsetY);
+    if (cell && isFree(state.grid, cell.x, cell.y)) finder.walkTo(cell);
   });
   scope.on(window, "keyup", (event) => walker.onKeyUp(event));
   scope.on(window, "blur", () => walker.reset());
@@ -193,6 +222,12 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
       // Connected to a gateway that can't reach the space's host (Redis is away).
       banner.update({ state: frame.payload.state === "reconnecting" ? "reconnecting" : "connected", attempt: 0 });
       layout.dataset.spaceConnection = frame.payload.state;
+      return;
+    }
+    if (frame.type === "wave") {
+      const name = frame.payload.name || nameOf(frame.payload.from);
+      notices.show("wave", `${name} waves at you`, "info");
+      chime();
       return;
     }
     if (frame.type === "chat-gap") {
@@ -341,6 +376,31 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
       replace(root);
     },
   };
+}
+
+/** A short two-note chime for a wave (Web Audio; silent where audio can't start). */
+function chime() {
+  try {
+    const audio = new AudioContext();
+    const now = audio.currentTime;
+    for (const [offset, hz] of [
+      [0, 660],
+      [0.15, 880],
+    ]) {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = hz;
+      gain.gain.setValueAtTime(0.0001, now + offset);
+      gain.gain.exponentialRampToValueAtTime(0.2, now + offset + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + 0.3);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(now + offset);
+      tone.stop(now + offset + 0.32);
+    }
+    setTimeout(() => audio.close(), 800);
+  } catch {
+    // no audio: the notice is enough
+  }
 }
 
 /** The people a direct message can go to: everyone here, and anyone I have a conversation with. */

@@ -1,0 +1,80 @@
+"""Finding people from "Here now": walking up to someone on the far side of a wall, one
+ordinary step at a time, and waving at them (held back while they do not want to be
+disturbed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Platform, SignedUpPage
+from tests.e2e.world import Grid, enter, position, user_id, walk
+
+WALL_X = 6
+
+
+def person_row(page: Page, of: Page) -> object:
+    row = page.locator(f"[data-testid=person][data-user-id='{user_id(of)}']")
+    row.hover()  # the finding buttons show for the row under the pointer
+    return row
+
+
+def test_walk_to_someone_behind_a_wall_and_wave_at_them(
+    platform: Platform, signed_up_page: SignedUpPage, artefacts: Path
+) -> None:
+    ann = signed_up_page(admin=True)
+    bob = signed_up_page()
+    token = ann.account.token  # type: ignore[attr-defined]
+    space_id = platform.api(
+        "POST", "/space", {"name": "Walls", "dimensions": "12x8", "visibility": "public"}, token
+    )["spaceId"]
+    wall = platform.api(
+        "POST",
+        "/admin/element",
+        {"imageUrl": "/assets/elements/plant.svg", "width": 1, "height": 1, "static": True},
+        token,
+    )["id"]
+    for y in range(7):  # a wall down the middle, open only on the bottom row
+        platform.api(
+            "POST",
+            "/space/element",
+            {"elementId": wall, "spaceId": space_id, "x": WALL_X, "y": y},
+            token,
+        )
+    grid = Grid(platform.api("GET", f"/space/{space_id}", token=token))
+    enter(ann, space_id)
+    enter(bob, space_id)
+    walk(ann, grid, (2, 1))
+    walk(bob, grid, (9, 1))
+
+    # Walk to: around the wall, ending next to bob.
+    row = person_row(ann, bob)
+    row.get_by_role("button", name="Walk to", exact=True).click()  # type: ignore[attr-defined]
+    screen = ann.get_by_test_id("space-screen")
+    expect(screen).to_have_attribute("data-walking", "walk")
+    expect(screen).to_have_attribute("data-walking", "", timeout=20_000)
+    x, y = position(ann)
+    assert abs(x - 9) + abs(y - 1) == 1, (x, y)
+
+    # A wave reaches bob, with ann's name.
+    person_row(ann, bob).get_by_role("button", name="Wave", exact=True).click()  # type: ignore[attr-defined]
+    notice = bob.get_by_test_id("notice-wave")
+    expect(notice).to_contain_text("waves at you")
+    bob.screenshot(path=str(artefacts / "wave.png"))
+    notice.get_by_role("button", name="Dismiss").click()
+    expect(notice).to_have_count(0)
+    # In do not disturb, bob hears no wave.
+    bob.get_by_test_id("status-select").select_option("dnd")
+    expect(ann.locator(f"[data-testid=person][data-user-id='{user_id(bob)}']")).to_have_attribute(
+        "data-status", "dnd"
+    )
+    person_row(ann, bob).get_by_role("button", name="Wave", exact=True).click()  # type: ignore[attr-defined]
+    bob.wait_for_timeout(1000)
+    expect(bob.get_by_test_id("notice-wave")).to_have_count(0)
+
+    # A key press stops following.
+    person_row(ann, bob).get_by_role("button", name="Follow", exact=True).click()  # type: ignore[attr-defined]
+    expect(screen).to_have_attribute("data-walking", "follow")
+    ann.get_by_test_id("space-canvas").press("Shift")
+    expect(screen).to_have_attribute("data-walking", "")
