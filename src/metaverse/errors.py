@@ -61,6 +61,12 @@ class RefreshConflict(InvalidToken):
     code = "refresh_conflict"
 
 
+class AccountDisabled(InvalidToken):
+    """The account behind the token was disabled by a platform admin."""
+
+    code = "account_disabled"
+
+
 class Forbidden(MetaverseError):
     status = 403
     code = "forbidden"

@@ -78,3 +78,34 @@ def test_walk_to_someone_behind_a_wall_and_wave_at_them(
     expect(screen).to_have_attribute("data-walking", "follow")
     ann.get_by_test_id("space-canvas").press("Shift")
     expect(screen).to_have_attribute("data-walking", "")
+
+
+def test_the_minimap_and_zoom(
+    platform: Platform, signed_up_page: SignedUpPage, artefacts: Path
+) -> None:
+    ann = signed_up_page()
+    token = ann.account.token  # type: ignore[attr-defined]
+    maps = platform.api("GET", "/maps", token=token)["maps"]
+    map_id = next(m["id"] for m in maps if m["name"] == "Demo office")
+    space_id = platform.api(
+        "POST", "/space", {"name": "Office", "mapId": map_id, "visibility": "public"}, token
+    )["spaceId"]
+    enter(ann, space_id)
+    minimap = ann.get_by_test_id("minimap")
+    expect(minimap).to_be_visible()
+    box = minimap.bounding_box()
+    assert box is not None and 60 < box["width"] <= 172, box
+    level = ann.get_by_test_id("zoom-level")
+    expect(level).to_have_text("100%")
+    ann.get_by_role("button", name="Zoom in").click()
+    expect(level).to_have_text("125%")
+    canvas = ann.get_by_test_id("space-canvas")
+    canvas.hover()
+    ann.keyboard.down("Control")
+    ann.mouse.wheel(0, 200)
+    ann.keyboard.up("Control")
+    expect(level).to_have_text("100%")
+    ann.get_by_role("button", name="Zoom out").click()
+    expect(level).to_have_text("75%")
+    ann.wait_for_timeout(300)
+    ann.screenshot(path=str(artefacts / "minimap.png"))

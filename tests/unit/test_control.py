@@ -7,6 +7,7 @@ import pytest
 from metaverse.protocol.codec import loads
 from metaverse.protocol.control import (
     AccessChanged,
+    AccountDisabled,
     ControlMessage,
     MapChanged,
     ProfileChanged,
@@ -21,6 +22,7 @@ MESSAGES: list[ControlMessage] = [
     AccessChanged(space_id="s1"),
     MapChanged(space_id="s1"),
     ProfileChanged(user_id="u1"),
+    AccountDisabled(user_id="u1"),
 ]
 
 
@@ -41,6 +43,14 @@ def test_the_wire_form_is_fixed() -> None:
     }
 
 
+def test_account_disabled_on_the_wire() -> None:
+    assert loads(encode_control(AccountDisabled(user_id="u1"))) == {
+        "v": 1,
+        "type": "account-disabled",
+        "userId": "u1",
+    }
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -52,6 +62,7 @@ def test_the_wire_form_is_fixed() -> None:
         b'{"v": 1, "type": "space-deleted"}',
         b'{"v": 1, "type": "space-deleted", "spaceId": ""}',
         b'{"v": 1, "type": "profile-changed", "userId": 7}',
+        b'{"v": 1, "type": "account-disabled"}',
     ],
 )
 def test_what_this_version_cant_act_on_is_refused(data: bytes) -> None:

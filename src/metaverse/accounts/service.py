@@ -18,6 +18,7 @@ from metaverse.db.atomic import lock_table
 from metaverse.db.ids import new_id
 from metaverse.db.models import RefreshToken, User
 from metaverse.errors import (
+    AccountDisabled,
     Conflict,
     Forbidden,
     InvalidCredentials,
@@ -48,6 +49,7 @@ class _Token:
     expires_at: datetime
     retired_at: datetime | None
     revoked_at: datetime | None
+    disabled: bool  # the account's
 
 
 @dataclass(slots=True)
@@ -126,6 +128,9 @@ class Accounts:
         hashed = user.password_hash if user is not None else None
         if not await self.passwords.verify(hashed, password) or user is None:
             raise InvalidCredentials("wrong username or password")
+        # Said only to whoever knows the password.
+        if user.disabled_at is not None:
+            raise Forbidden("this account was disabled by an admin", code="account_disabled")
         return await self._issue(session, user, family_id=new_id())
 
     async def refresh(self, session: AsyncSession, refresh_token: str) -> TokenPair:
@@ -139,6 +144,8 @@ class Accounts:
         token = await self._token(session, refresh_token)
         if token is None:
             raise InvalidToken("the refresh token is invalid")
+        if token.disabled:
+            raise AccountDisabled("this account was disabled")
         if token.revoked_at is None and token.retired_at is None:
             if _aware(token.expires_at) <= now:
                 raise InvalidToken("the refresh token has expired")
@@ -174,7 +181,10 @@ class Accounts:
                     RefreshToken.expires_at,
                     RefreshToken.retired_at,
                     RefreshToken.revoked_at,
-                ).where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
+                    User.disabled_at.is_not(None),
+                )
+                .join(User, User.id == RefreshToken.user_id)
+                .where(RefreshToken.token_hash == hash_refresh_token(refresh_token))
             )
         ).one_or_none()
         return _Token(*row) if row is not None else None

@@ -21,6 +21,7 @@ from metaverse.api.middleware import (
 from metaverse.api.openapi import install_openapi
 from metaverse.api.routes import (
     admin,
+    admin_users,
     analytics,
     auth,
     catalogue,
@@ -50,7 +51,7 @@ async def _no_lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 def _api_router() -> APIRouter:
     router = APIRouter()
-    for area in (auth, users, catalogue, admin, media, chat, analytics, rtc):
+    for area in (auth, users, catalogue, admin, admin_users, media, chat, analytics, rtc):
         router.include_router(area.router)
     router.include_router(web.api_router)
     # The original system's README writes `/spaces...`; its code serves `/space...`.

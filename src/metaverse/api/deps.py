@@ -3,22 +3,29 @@
 Authentication runs before the request body is read or validated (`AuthFirstRoute`):
 a caller without a valid token learns nothing about what the body should have been, and
 an admin route answers a non-admin with 403 before looking at its input.
+
+Besides the token's signature and expiry, each request reads the account's row (one
+lookup by primary key): a disabled account's tokens stop working at once, and the role
+is the account's current one, so a demoted admin is no admin from the next request on.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metaverse.accounts import tokens
 from metaverse.accounts.tokens import Principal
 from metaverse.api.context import ApiContext
-from metaverse.errors import Forbidden, InvalidToken, NotAuthenticated
+from metaverse.db.models import User
+from metaverse.errors import AccountDisabled, Forbidden, InvalidToken, NotAuthenticated
 
 
 def get_context(request: Request) -> ApiContext:
@@ -37,7 +44,7 @@ async def get_session(context: Context) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(get_session)]
 
 
-def authenticate(request: Request, *, admin: bool) -> Principal:
+async def authenticate(request: Request, *, admin: bool) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         header = request.headers.get("authorization")
@@ -46,22 +53,43 @@ def authenticate(request: Request, *, admin: bool) -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated('the authorization header must be "Bearer <token>"')
+        context = get_context(request)
         try:
-            principal = get_context(request).accounts.access_tokens.verify(token.strip())
+            principal = context.accounts.access_tokens.verify(token.strip())
         except tokens.InvalidToken as exc:
             raise InvalidToken("the token is invalid or expired") from exc
+        principal = await check_account(context, principal)
         request.state.principal = principal
     if admin and not principal.is_admin:
         raise Forbidden("this needs an admin account")
     return principal
 
 
-def require_user(request: Request) -> Principal:
-    return authenticate(request, admin=False)
+async def check_account(context: ApiContext, principal: Principal) -> Principal:
+    """The principal as the account stands now: refused when it is gone or disabled, with
+    its current role."""
+    async with context.sessions() as session:
+        row = (
+            await session.execute(
+                select(User.role, User.disabled_at).where(User.id == principal.user_id)
+            )
+        ).one_or_none()
+    if row is None:
+        raise InvalidToken("the account behind this token no longer exists")
+    role, disabled_at = row
+    if disabled_at is not None:
+        raise AccountDisabled("this account was disabled")
+    if principal.role in ("user", "admin") and role != principal.role:
+        principal = replace(principal, role="admin" if role == "admin" else "user")
+    return principal
 
 
-def require_admin(request: Request) -> Principal:
-    return authenticate(request, admin=True)
+async def require_user(request: Request) -> Principal:
+    return await authenticate(request, admin=False)
+
+
+async def require_admin(request: Request) -> Principal:
+    return await authenticate(request, admin=True)
 
 
 CurrentUser = Annotated[Principal, Depends(require_user)]
@@ -92,7 +120,7 @@ class AuthFirstRoute(APIRoute):
             return handler
 
         async def authenticated_first(request: Request) -> Response:
-            authenticate(request, admin=requirement)
+            await authenticate(request, admin=requirement)
             return await handler(request)
 
         return authenticated_first

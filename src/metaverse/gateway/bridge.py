@@ -232,6 +232,14 @@ class SpaceBridge:
         connection.on_sender = None
         connection.close(code, reason)
 
+    def remove(self, user_id: UserId, code: str, message: str, close_code: int) -> None:
+        """Tell one user why (`error {code}`) and close their connection; it leaves the
+        space (`Detach`) as any closed connection does."""
+        connection = self.connections.get(user_id)
+        if connection is not None:
+            connection.send(encode(frames.ERROR, {"code": code, "message": message}))
+            connection.close(close_code, message)
+
     def close_all(self, code: str, message: str, close_code: int) -> None:
         frame = encode(frames.ERROR, {"code": code, "message": message})
         for user_id in list(self.connections):

@@ -13,6 +13,10 @@ message, so a late or repeated message converges on what the database says.
 * `map-changed`: the core takes the new layout; `live` clients get `map-changed`.
 * `profile-changed`: the person's spaces show the new profile (`profile` to `live`
   clients) and, when their presence changed, their new status.
+* `account-disabled`: each of the person's connections here, in a space hosted here or
+  bridged to another gateway, gets `error {code: "account_disabled"}` and a close with
+  4001; a hosted space also takes out those connected to other gateways (whose own
+  gateways close them too, whichever comes first). The others see them leave.
 """
 
 from __future__ import annotations
@@ -23,11 +27,16 @@ from typing import Any, Final
 
 from metaverse.core.ids import SpaceId, UserId
 from metaverse.gateway.bridge import SpaceBridge
-from metaverse.gateway.connection import CLOSE_FORBIDDEN, CLOSE_UNKNOWN_SPACE
+from metaverse.gateway.connection import (
+    CLOSE_FORBIDDEN,
+    CLOSE_INVALID_TOKEN,
+    CLOSE_UNKNOWN_SPACE,
+)
 from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import SpaceHost
 from metaverse.protocol.control import (
     AccessChanged,
+    AccountDisabled,
     ControlMessage,
     MapChanged,
     ProfileChanged,
@@ -40,6 +49,7 @@ log = logging.getLogger(__name__)
 
 SPACE_DELETED: Final = "space_deleted"
 ACCESS_REVOKED: Final = "access_revoked"
+ACCOUNT_DISABLED: Final = "account_disabled"
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -90,6 +100,8 @@ class Controls:
                 self._map_changed(SpaceId(message.space_id))
             case ProfileChanged():
                 self._spawn(self._profile_changed(UserId(message.user_id)))
+            case AccountDisabled():
+                self._account_disabled(UserId(message.user_id))
 
     def _space_deleted(self, space_id: SpaceId) -> None:
         if space_id in self._loading:
@@ -102,6 +114,15 @@ class Controls:
             return
         host.close_all(SPACE_DELETED, "this space was deleted", CLOSE_UNKNOWN_SPACE)
         self._drop(space_id)
+
+    def _account_disabled(self, user_id: UserId) -> None:
+        text = "this account was disabled"
+        for host in list(self._hosts.values()):
+            connection = host.connections.get(user_id)
+            if connection is not None:
+                host.remove(connection, ACCOUNT_DISABLED, text, CLOSE_INVALID_TOKEN)
+        for bridge in list(self._bridges.values()):
+            bridge.remove(user_id, ACCOUNT_DISABLED, text, CLOSE_INVALID_TOKEN)
 
     async def _access_changed(self, space_id: SpaceId) -> None:
         host = self._hosts.get(space_id)

@@ -34,6 +34,7 @@ class UserProfile:
     avatar_url: str | None
     status: str
     status_text: str
+    disabled: bool = False
 
     def wire(self) -> dict[str, Any]:
         return {
@@ -129,6 +130,7 @@ class Directory:
                 avatar_url=avatar_url,
                 status=user.status,
                 status_text=user.status_text or "",
+                disabled=user.disabled_at is not None,
             )
 
     async def is_member(self, space_id: str, user_id: str) -> bool:

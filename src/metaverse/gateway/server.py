@@ -383,6 +383,14 @@ class Gateway:
                 codes.CLOSE_INVALID_TOKEN,
             )
             return
+        if profile.disabled:
+            self._refuse(
+                connection,
+                "account_disabled",
+                "this account was disabled",
+                codes.CLOSE_INVALID_TOKEN,
+            )
+            return
         space_id = SpaceId(message.space_id)
         place: SpaceHost | SpaceBridge | None
         if self.cluster is None:

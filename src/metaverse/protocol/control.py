@@ -58,7 +58,15 @@ class ProfileChanged(Control):
     user_id: Id = Field(alias="userId")
 
 
-ControlMessage = SpaceDeleted | AccessChanged | MapChanged | ProfileChanged
+class AccountDisabled(Control):
+    """A platform admin disabled the account: every connection of that person, in any
+    space, is told (`account_disabled`) and closed (4001)."""
+
+    type: Literal["account-disabled"] = "account-disabled"
+    user_id: Id = Field(alias="userId")
+
+
+ControlMessage = SpaceDeleted | AccessChanged | MapChanged | ProfileChanged | AccountDisabled
 _MESSAGES: TypeAdapter[ControlMessage] = TypeAdapter(
     Annotated[ControlMessage, Field(discriminator="type")]
 )

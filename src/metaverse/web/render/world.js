@@ -25,12 +25,19 @@ const MAX_LAYER_PIXELS = 4096 * 4096;
 /** How long the camera shows someone located, and a line keeps pointing at them. */
 const LOCATE_MS = 2500;
 const POINT_MS = 12_000;
+/** Zoom levels (1: a tile is TILE_PX CSS pixels). */
+export const ZOOMS = Object.freeze([0.5, 0.75, 1, 1.25, 1.5, 2]);
+/** With more people than this in view, only those near me (or under the pointer) are named. */
+const CROWD = 12;
+const NAMED_WITHIN_TILES = 3;
+/** The minimap's largest side, in CSS pixels. */
+const MINIMAP_PX = 168;
 
 /**
  * @param {HTMLCanvasElement} canvas
  * @param {{space: object, grid: object, onViewport: (rect) => void}} options
  */
-export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
+export function createWorld(canvas, { space, grid, onViewport = () => {}, minimap = null }) {
   const ctx = canvas.getContext("2d");
   const world = { width: grid.width, height: grid.height };
   let placed = orderElements(space.elements ?? []);
@@ -47,6 +54,9 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
   let locating = null; // {userId, until}: the camera shows them
   let pointing = null; // {userId, until}: a line points at them while off screen
   let lastCamera = null;
+  let zoom = 1;
+  let hovered = null; // the cell under the pointer
+  let minimapLayer = null; // walls and furniture of the minimap, drawn once per layout
   const images = createImageCache(() => {
     layerDirty = true;
     dirty = true;
@@ -135,9 +145,10 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
     const me = tweens.at(state.me.userId, now) ?? state.me;
     const located = locating && now < locating.until ? placeOf(locating.userId, now) : null;
     if (locating && !located) locating = null;
-    const camera = cameraFor(located ?? me, view, world);
+    const seen = { width: view.width / zoom, height: view.height / zoom };
+    const camera = cameraFor(located ?? me, seen, world);
     lastCamera = camera;
-    const tiles = visibleTiles(camera, view, world);
+    const tiles = visibleTiles(camera, seen, world);
     if (!sameRect(tiles, lastViewport)) {
       lastViewport = tiles;
       onViewport(tiles);
@@ -145,14 +156,62 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = "#d9dde6";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
-    ctx.setTransform(dpr, 0, 0, dpr, -camera.left * dpr, -camera.top * dpr);
+    const scale = dpr * zoom;
+    ctx.setTransform(scale, 0, 0, scale, -camera.left * scale, -camera.top * scale);
     if (layer) {
       ctx.drawImage(layer, 0, 0, world.width * TILE_PX, world.height * TILE_PX);
     } else {
       drawStatic(ctx, tiles);
     }
-    drawPeople(now);
+    drawPeople(now, me);
     drawPointer(now, me, tiles);
+    drawMinimap(now, tiles);
+  }
+
+  /** The whole map small: walls and furniture, everyone as a dot, me larger, the view. */
+  function drawMinimap(now, tiles) {
+    if (!minimap) return;
+    const cell = Math.max(1, Math.floor(MINIMAP_PX / Math.max(world.width, world.height)));
+    const w = world.width * cell;
+    const h = world.height * cell;
+    if (minimap.width !== w * dpr || minimap.height !== h * dpr || !minimapLayer) {
+      minimap.width = w * dpr;
+      minimap.height = h * dpr;
+      minimap.style.width = `${w}px`;
+      minimap.style.height = `${h}px`;
+      minimapLayer = document.createElement("canvas");
+      minimapLayer.width = w * dpr;
+      minimapLayer.height = h * dpr;
+      const g = minimapLayer.getContext("2d");
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      g.fillStyle = FLOOR;
+      g.fillRect(0, 0, w, h);
+      g.fillStyle = "rgb(27 33 48 / 45%)";
+      for (let y = 0; y < world.height; y++) {
+        for (let x = 0; x < world.width; x++) {
+          if (grid.blocked[y * world.width + x]) g.fillRect(x * cell, y * cell, cell, cell);
+        }
+      }
+    }
+    const m = minimap.getContext("2d");
+    m.setTransform(1, 0, 0, 1, 0, 0);
+    m.drawImage(minimapLayer, 0, 0);
+    m.setTransform(dpr, 0, 0, dpr, 0, 0);
+    m.strokeStyle = "rgb(79 70 229 / 80%)";
+    m.lineWidth = 1;
+    m.strokeRect(tiles.x * cell + 0.5, tiles.y * cell + 0.5, tiles.width * cell - 1, tiles.height * cell - 1);
+    for (const p of Object.values(state.users)) {
+      const at = tweens.at(p.userId, now) ?? p;
+      m.fillStyle = colourFor(p.userId);
+      m.fillRect((at.x + 0.5) * cell - 1.5, (at.y + 0.5) * cell - 1.5, 3, 3);
+    }
+    const me = tweens.at(state.me.userId, now) ?? state.me;
+    m.fillStyle = "#4f46e5";
+    m.strokeStyle = "#fff";
+    m.beginPath();
+    m.arc((me.x + 0.5) * cell, (me.y + 0.5) * cell, 3.5, 0, Math.PI * 2);
+    m.fill();
+    m.stroke();
   }
 
   /** Where someone is drawn now, in cells; null when they are not here. */
@@ -210,15 +269,25 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
     return list;
   }
 
-  function drawPeople(now) {
+  function drawPeople(now, me) {
     const inCall = new Set(Object.keys(state.call?.peers ?? {}));
+    // By depth, and me on top of everyone, highlighted.
     const drawn = people()
       .map((p) => ({ ...p, at: tweens.at(p.userId, now) ?? { x: p.x, y: p.y } }))
-      .sort((a, b) => a.at.y - b.at.y || (a.isMe ? 1 : -1));
+      .sort((a, b) => Number(Boolean(a.isMe)) - Number(Boolean(b.isMe)) || a.at.y - b.at.y);
     for (const p of drawn) drawAvatar(p, inCall.has(p.userId) || (p.isMe && inCall.size > 0));
+    // In a crowd, only the people near me or under the pointer are named.
+    const crowded = drawn.length > CROWD;
+    const named = drawn.filter(
+      (p) =>
+        !crowded ||
+        p.isMe ||
+        Math.hypot(p.at.x - me.x, p.at.y - me.y) <= NAMED_WITHIN_TILES ||
+        (hovered && Math.round(p.at.x) === hovered.x && Math.round(p.at.y) === hovered.y),
+    );
     // Labels of people standing close would overlap: nudge later ones up until they fit.
     const placedLabels = [];
-    for (const p of [...drawn].reverse()) {
+    for (const p of [...named].reverse()) {
       const label = labelBox(p);
       for (let tries = 0; tries < 6 && placedLabels.some((other) => overlaps(label, other)); tries++) {
         label.y -= label.h + 2;
@@ -246,6 +315,12 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
     ctx.beginPath();
     ctx.ellipse(cx, feet - 3, 11, 4, 0, 0, Math.PI * 2);
     ctx.fill();
+    if (p.isMe) {
+      ctx.fillStyle = "rgb(250 204 21 / 45%)";
+      ctx.beginPath();
+      ctx.ellipse(cx, feet - 3, 17, 7, 0, 0, Math.PI * 2);
+      ctx.fill();
+    }
     if (inCall) {
       ctx.strokeStyle = "rgb(79 70 229 / 85%)";
       ctx.lineWidth = 2;
@@ -298,6 +373,7 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
     setLayout(elements, nextGrid) {
       placed = orderElements(elements ?? []);
       grid = nextGrid;
+      minimapLayer = null;
       layerDirty = true;
       dirty = true;
     },
@@ -312,9 +388,25 @@ export function createWorld(canvas, { space, grid, onViewport = () => {} }) {
     /** The cell under a point of the canvas (CSS pixels from its corner), or null. */
     cellAt(offsetX, offsetY) {
       if (!lastCamera) return null;
-      const x = Math.floor((offsetX + lastCamera.left) / TILE_PX);
-      const y = Math.floor((offsetY + lastCamera.top) / TILE_PX);
+      const x = Math.floor((offsetX / zoom + lastCamera.left) / TILE_PX);
+      const y = Math.floor((offsetY / zoom + lastCamera.top) / TILE_PX);
       return x >= 0 && y >= 0 && x < world.width && y < world.height ? { x, y } : null;
+    },
+    /** Zoom in (+1) or out (-1) a level; the level now. */
+    zoomBy(steps) {
+      const index = Math.min(ZOOMS.length - 1, Math.max(0, ZOOMS.indexOf(zoom) + steps));
+      zoom = ZOOMS[index];
+      dirty = true;
+      return zoom;
+    },
+    get zoom() {
+      return zoom;
+    },
+    /** The cell under the pointer (null: none), whose person is named in a crowd. */
+    hover(cell) {
+      if (cell?.x === hovered?.x && cell?.y === hovered?.y) return;
+      hovered = cell;
+      dirty = true;
     },
     /** The last viewport drawn, in tiles. */
     get viewport() {

@@ -107,7 +107,19 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
     notify: (text) => notices.show("chat", text),
   });
   const chatPanel = createChatPanel(chat.actions);
-  replace(stage, canvas, banner.root, notices.root);
+  const minimap = h("canvas", { class: "space-minimap", testid: "minimap", aria: { hidden: "true" } });
+  const zoomLabel = h("span", { class: "space-zoom-level", testid: "zoom-level" }, "100%");
+  const zoomBy = (steps) => {
+    zoomLabel.textContent = `${Math.round(world.zoomBy(steps) * 100)}%`;
+  };
+  const zoomControls = h(
+    "div",
+    { class: "space-zoom", role: "group", aria: { label: "Zoom" } },
+    h("button", { type: "button", class: "button button-small", aria: { label: "Zoom out" }, on: { click: () => zoomBy(-1) } }, "−"),
+    zoomLabel,
+    h("button", { type: "button", class: "button button-small", aria: { label: "Zoom in" }, on: { click: () => zoomBy(1) } }, "+"),
+  );
+  replace(stage, canvas, banner.root, notices.root, h("div", { class: "space-map-tools" }, zoomControls, minimap));
   replace(
     layout,
     toolbar.root,
@@ -115,7 +127,19 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
   );
 
   // The world.
-  const world = createWorld(canvas, { space, grid, onViewport: sendViewport });
+  const world = createWorld(canvas, { space, grid, onViewport: sendViewport, minimap });
+  scope.on(
+    canvas,
+    "wheel",
+    (event) => {
+      if (!event.ctrlKey) return;
+      event.preventDefault(); // Ctrl+wheel zooms the map, not the page
+      zoomBy(event.deltaY < 0 ? 1 : -1);
+    },
+    { passive: false },
+  );
+  scope.on(canvas, "pointermove", (event) => world.hover(world.cellAt(event.offsetX, event.offsetY)));
+  scope.on(canvas, "pointerleave", () => world.hover(null));
   scope.add(() => world.destroy());
   scope.add(() => clearTimeout(viewportTimer));
   scope.add(() => clearTimeout(meshGrace));

@@ -1,0 +1,96 @@
+"""A platform admin disables an account: its connections close at once (`account_disabled`,
+4001) on every gateway, in spaces hosted there or bridged, and it can't join again. The
+API's requests go through its real routes, on the pub/sub the gateways share."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from metaverse.api.app import create_app
+from metaverse.api.context import ApiContext
+from metaverse.db.models import User
+from metaverse.protocol.control import AccountDisabled
+from tests.component.gateway.clusters import CAPS, Cluster, frame_of
+from tests.component.gateway.conftest import World
+
+LIVE = ["live", "profiles", "presence", "chat"]
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def http(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(world.context))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def _admin(context: ApiContext) -> str:
+    """An admin's token (the account's role is what the API checks)."""
+    async with context.sessions() as session:
+        admin_id = await context.accounts.signup(session, "admin", "password1", "admin")
+    return context.accounts.access_tokens.issue(admin_id, "admin")
+
+
+async def test_a_disabled_account_is_closed_in_every_space_and_cant_join_again(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    admin_token = await _admin(world.context)
+    first, second = await world.space(), await world.space()
+    ann_id, ann_token = await world.user()
+    _, bob_token = await world.user()
+    bob, _ = await world.join(first, bob_token, capabilities=LIVE)
+    ann_here, _ = await world.join(first, ann_token, capabilities=LIVE)
+    ann_there, _ = await world.join(second, ann_token)  # the original protocol
+    await frame_of(bob, "user-joined")
+
+    started_s = time.monotonic()
+    response = await http.patch(
+        f"/api/v1/admin/users/{ann_id}", json={"disabled": True}, headers=auth(admin_token)
+    )
+    assert response.status_code == 200, response.text
+    for client in (ann_here, ann_there):
+        error = await frame_of(client, "error")
+        assert error["code"] == "account_disabled"
+        assert (await client.closed())[0] == 4001
+    assert time.monotonic() - started_s < 1.0
+    assert (await frame_of(bob, "user-left"))["userId"] == ann_id
+    # Its token is still signed and unexpired: the join reads the account.
+    client = await world.connect()
+    await client.send("join", {"spaceId": first, "token": ann_token})
+    assert (await client.expect("error"))["code"] == "account_disabled"
+    assert (await client.closed())[0] == 4001
+    # Bob goes on.
+    await bob.send("status", {"status": "busy"})
+    assert (await frame_of(bob, "status"))["status"] == "busy"
+
+
+async def test_a_disabled_account_bridged_to_another_gateway_is_closed(
+    cluster_of: Callable[..., Any],
+) -> None:
+    cluster: Cluster = await cluster_of()
+    host, bridge = cluster.nodes
+    space_id = await host.space(10, 10)
+    ann_id, ann_token = await host.user("ann")
+    _, bob_token = await host.user("bob")
+    bob, _ = await host.join(space_id, bob_token, capabilities=CAPS)
+    ann, _ = await bridge.join(space_id, ann_token, capabilities=CAPS)
+    assert cluster.hosts(space_id) == [0]
+    await frame_of(bob, "user-joined")
+    async with cluster.context.sessions() as session:
+        user = await session.get(User, ann_id)
+        assert user is not None
+        user.disabled_at = user.created_at
+        await session.commit()
+    await cluster.context.announce(AccountDisabled(user_id=ann_id))
+    assert (await frame_of(ann, "error"))["code"] == "account_disabled"
+    assert (await ann.closed())[0] == 4001
+    assert (await frame_of(bob, "user-left"))["userId"] == ann_id
+    await bob.quiet()
