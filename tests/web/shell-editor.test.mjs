@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 
 import {
   addArea,
+  cellsBetween,
   createModel,
   drawOrder,
   elementLabel,
@@ -101,6 +102,25 @@ test("a dragged rectangle is normalised and clamped to the map", () => {
   const model = createModel({ width: 10, height: 8 });
   assert.deepEqual(rectBetween(model, { x: 5, y: 6 }, { x: 2, y: 1 }), { x: 2, y: 1, width: 4, height: 6 });
   assert.deepEqual(rectBetween(model, { x: 8, y: 7 }, { x: 20, y: 20 }), { x: 8, y: 7, width: 2, height: 1 });
+});
+
+test("a drag's path between two pointer cells leaves no gaps", () => {
+  assert.deepEqual(cellsBetween({ x: 2, y: 2 }, { x: 2, y: 2 }), []);
+  assert.deepEqual(cellsBetween({ x: 0, y: 0 }, { x: 4, y: 0 }), [1, 2, 3, 4].map((x) => ({ x, y: 0 })));
+  assert.deepEqual(cellsBetween({ x: 3, y: 3 }, { x: 3, y: 0 }), [2, 1, 0].map((y) => ({ x: 3, y })));
+  assert.deepEqual(cellsBetween({ x: 0, y: 0 }, { x: 3, y: 3 }), [1, 2, 3].map((i) => ({ x: i, y: i })));
+  // Shallow and steep lines in every direction: each step is to a neighbouring cell
+  // (8-connected), the line ends at the target, and it never strays over a cell.
+  for (const [bx, by] of [[7, 2], [-5, 3], [2, -9], [-6, -6], [1, 8]]) {
+    const path = cellsBetween({ x: 0, y: 0 }, { x: bx, y: by });
+    assert.equal(path.length, Math.max(Math.abs(bx), Math.abs(by)));
+    assert.deepEqual(path.at(-1), { x: bx, y: by });
+    let previous = { x: 0, y: 0 };
+    for (const cell of path) {
+      assert.ok(Math.abs(cell.x - previous.x) <= 1 && Math.abs(cell.y - previous.y) <= 1);
+      previous = cell;
+    }
+  }
 });
 
 test("the keyboard cursor moves one cell and stops at the edges", () => {

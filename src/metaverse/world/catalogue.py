@@ -14,13 +14,17 @@ from metaverse.errors import UnknownId
 
 
 def element_view(element: Element) -> dict[str, Any]:
-    return {
+    """The contract's element shape, plus `name` when the element has one."""
+    view: dict[str, Any] = {
         "id": element.id,
         "imageUrl": element.image_url,
         "width": element.width,
         "height": element.height,
         "static": element.static,
     }
+    if element.name is not None:
+        view["name"] = element.name
+    return view
 
 
 def avatar_view(avatar: Avatar) -> dict[str, Any]:

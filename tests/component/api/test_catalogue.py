@@ -67,6 +67,33 @@ async def test_create_and_list_elements(api: Api) -> None:
     }
 
 
+async def test_named_element_lists_its_name(api: Api) -> None:
+    _, admin = await api.user(admin=True)
+    created = await api.client.post(
+        "/api/v1/admin/element",
+        json={
+            "imageUrl": "/media/ab.png",
+            "width": 1,
+            "height": 2,
+            "static": False,
+            "name": "Plant",
+        },
+        headers=admin,
+    )
+    assert created.status_code == 200, created.text
+    elements = (await api.client.get("/api/v1/elements")).json()["elements"]
+    assert elements == [
+        {
+            "id": created.json()["id"],
+            "imageUrl": "/media/ab.png",
+            "width": 1,
+            "height": 2,
+            "static": False,
+            "name": "Plant",
+        }
+    ]
+
+
 async def test_update_element_image(api: Api) -> None:
     _, admin = await api.user(admin=True)
     element_id = await api.element(admin)

@@ -2,7 +2,7 @@
 // into editor actions. Holds no document state of its own.
 
 import { drawPlaceholder } from "../render/images.js";
-import { drawOrder, moveCursor, overflowing, rectBetween } from "./editor-model.js";
+import { cellsBetween, drawOrder, moveCursor, overflowing, rectBetween } from "./editor-model.js";
 
 export const FLOOR_COLOR = "#e9e2d4"; // the demo art's floor (cells without a floor element)
 export const AREA_COLORS = { room: "#2563eb", private: "#7c3aed", silent: "#475569", spawn: "#16a34a" };
@@ -184,13 +184,17 @@ export function createGridCanvas(view, actions) {
     hover = cell;
     actions.hovered(cell);
     if (drag && cell && (cell.x !== drag.last.x || cell.y !== drag.last.y)) {
+      // Dragging paints every cell on the way, however fast the pointer went: a new
+      // copy each time the path leaves the last copy's footprint.
+      const path = drag.mode === "area" ? [cell] : cellsBetween(drag.last, cell);
       drag.last = cell;
-      // Dragging paints: a new copy once the pointer leaves the last copy's footprint.
-      if (drag.mode === "place" && !footprintCovers(drag.placedAt, cell)) {
-        drag.placedAt = cell;
-        apply("place", cell);
-      } else if (drag.mode === "erase") {
-        apply("erase", cell);
+      for (const step of path) {
+        if (drag.mode === "place" && !footprintCovers(drag.placedAt, step)) {
+          drag.placedAt = step;
+          apply("place", step);
+        } else if (drag.mode === "erase") {
+          apply("erase", step);
+        }
       }
     }
     draw();

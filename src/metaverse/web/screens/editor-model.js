@@ -138,6 +138,33 @@ export function resize(model, width, height) {
 }
 
 /** The rectangle spanned by two cells (inclusive), clamped to the map. */
+/**
+ * The cells on the straight line from `a` to `b` (Bresenham), `a` excluded and `b`
+ * included: what a drag passed over between two pointer events.
+ */
+export function cellsBetween(a, b) {
+  const cells = [];
+  const dx = Math.abs(b.x - a.x);
+  const dy = -Math.abs(b.y - a.y);
+  const sx = a.x < b.x ? 1 : -1;
+  const sy = a.y < b.y ? 1 : -1;
+  let { x, y } = a;
+  let error = dx + dy;
+  while (x !== b.x || y !== b.y) {
+    const twice = 2 * error;
+    if (twice >= dy) {
+      error += dy;
+      x += sx;
+    }
+    if (twice <= dx) {
+      error += dx;
+      y += sy;
+    }
+    cells.push({ x, y });
+  }
+  return cells;
+}
+
 export function rectBetween(model, a, b) {
   const clampX = (v) => Math.max(0, Math.min(model.width - 1, v));
   const clampY = (v) => Math.max(0, Math.min(model.height - 1, v));

@@ -48,6 +48,7 @@ export function newElementForm({ api, maxBytes, created }) {
   const error = statusLine("new-element-status", "error");
   const file = h("input", { type: "file", name: "file", accept: IMAGE_TYPES.join(","), testid: "new-element-file" });
   const url = h("input", { type: "text", name: "imageUrl", inputmode: "url", placeholder: "/assets/elements/desk.svg", testid: "new-element-url" });
+  const name = h("input", { type: "text", name: "name", maxlength: "64", placeholder: "Named after the image", testid: "new-element-name" });
   const width = h("input", { type: "number", name: "width", min: 1, max: 20, value: "1", testid: "new-element-width" });
   const height = h("input", { type: "number", name: "height", min: 1, max: 20, value: "1", testid: "new-element-height" });
   const solid = h("input", { type: "checkbox", name: "static", id: "new-element-static", testid: "new-element-static" });
@@ -57,6 +58,7 @@ export function newElementForm({ api, maxBytes, created }) {
     error,
     field("Image file", file, "PNG, JPEG or WebP, up to 2 MB."),
     field("…or image URL", url),
+    field("Name", name, "Shown in the palette."),
     h("div", { class: "row" }, field("Width (tiles)", width), field("Height (tiles)", height)),
     h("div", { class: "check" }, solid, h("label", { for: solid.id }, "Static (blocks movement)")),
     h("button", { type: "submit", class: "button button-small button-block", testid: "new-element-submit" }, "Add element"),
@@ -86,8 +88,11 @@ export function newElementForm({ api, maxBytes, created }) {
         upload.append("file", picked);
         imageUrl = (await api.upload("/admin/media", upload)).url;
       }
-      const { id } = await api.post("/admin/element", { imageUrl, width: w, height: hgt, static: solid.checked });
-      form.reset();
+      const body = { imageUrl, width: w, height: hgt, static: solid.checked };
+      if (name.value.trim()) body.name = name.value.trim();
+      const { id } = await api.post("/admin/element", body);
+      // The next element is often the same size: only the image and the name start over.
+      for (const input of [file, url, name]) input.value = "";
       await created(id);
       say(error, "Element added and selected.", "ok");
     } catch (failure) {
