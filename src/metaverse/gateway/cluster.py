@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Final
 from metaverse.accounts.tokens import Principal
 from metaverse.accounts.tokens import UserId as TokenUserId
 from metaverse.backends.leases import Lease, Leases, LeasesUnavailable
-from metaverse.core.geometry import Position, Rect
 from metaverse.core.ids import SpaceId, UserId
 from metaverse.gateway.bridge import REJECT_MOVE, SpaceBridge
 from metaverse.gateway.host import SpaceHost
@@ -65,10 +64,6 @@ EMPTY_HOST_GRACE_S: Final = 10.0
 
 def lease_key(space_id: str) -> str:
     return f"space:{space_id}"
-
-
-def seat_viewport(seat: UserSeat) -> Rect | None:
-    return Rect(*seat.viewport) if seat.viewport is not None else None
 
 
 class Cluster:
@@ -229,19 +224,10 @@ class Cluster:
         return bridge
 
     def _seat(self, host: SpaceHost, gateway_id: str, seat: UserSeat) -> None:
-        user_id = UserId(seat.user_id)
-        previous = host.connections.get(user_id)
+        previous = host.connections.get(UserId(seat.user_id))
         if isinstance(previous, RemoteConnection) and previous.gateway == gateway_id:
             previous.park()  # the same person through the same bridge: they resume in place
-        host.join(
-            self.remote(host, gateway_id, seat),
-            user_id,
-            profile=seat.profile,
-            status=seat.status,
-            status_text=seat.status_text,
-            viewport=seat_viewport(seat),
-            at=Position(*seat.at) if seat.at is not None else None,
-        )
+        host.join_seat(self.remote(host, gateway_id, seat), seat)
 
     def outbound(self, host: SpaceHost, gateway_id: str) -> Outbound:
         key = (host.space_id, gateway_id)

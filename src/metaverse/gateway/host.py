@@ -107,6 +107,19 @@ class SpaceHost:
         )
         self._metrics.users.labels(self.space_id).set(len(self.connections))
 
+    def join_seat(self, connection: Attendee, seat: UserSeat) -> None:
+        """`join` for a user handed over from elsewhere (a bridge, a former host), where
+        they stood."""
+        self.join(
+            connection,
+            UserId(seat.user_id),
+            profile=seat.profile,
+            status=seat.status,
+            status_text=seat.status_text,
+            viewport=Rect(*seat.viewport) if seat.viewport is not None else None,
+            at=Position(*seat.at) if seat.at is not None else None,
+        )
+
     def adopt(
         self,
         connection: Attendee,

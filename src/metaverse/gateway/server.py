@@ -33,6 +33,7 @@ from metaverse.clock import Clock
 from metaverse.core.config import SpaceConfig
 from metaverse.core.geometry import Position, Rect
 from metaverse.core.ids import CallId, SpaceId, UserId
+from metaverse.core.maps import SpaceMap
 from metaverse.core.snapshot import Snapshot
 from metaverse.core.space import Space
 from metaverse.gateway import connection as codes
@@ -541,16 +542,7 @@ class Gateway:
             space_map = await self.directory.space_map(space_id)
             if space_map is not None and space_id not in self.hosts:
                 assert self.cluster is not None
-                bridge = SpaceBridge(
-                    space_id,
-                    space_map,
-                    gateway=self.cluster.id,
-                    host=lease.holder,
-                    epoch=lease.epoch,
-                    pubsub=self.pubsub,
-                    on_save_status=self._save_status,
-                )
-                self.bridges[space_id] = bridge
+                bridge = self._new_bridge(space_id, space_map, lease.holder, lease.epoch)
                 await self.pubsub.subscribe(space_channel(space_id))
             future.set_result(bridge)
             return bridge
@@ -560,6 +552,22 @@ class Gateway:
             raise
         finally:
             del self._bridging[space_id]
+
+    def _new_bridge(
+        self, space_id: SpaceId, space_map: SpaceMap, host: str, epoch: int
+    ) -> SpaceBridge:
+        assert self.cluster is not None
+        bridge = SpaceBridge(
+            space_id,
+            space_map,
+            gateway=self.cluster.id,
+            host=host,
+            epoch=epoch,
+            pubsub=self.pubsub,
+            on_save_status=self._save_status,
+        )
+        self.bridges[space_id] = bridge
+        return bridge
 
     def forget_bridge_if_empty(self, bridge: SpaceBridge) -> None:
         space_id = bridge.space_id
@@ -583,15 +591,7 @@ class Gateway:
         bridge.calls_ended()
         for connection, seat in bridge.seats():
             connection.user_id = connection.space_id = None
-            host.join(
-                connection,
-                UserId(seat.user_id),
-                profile=seat.profile,
-                status=seat.status,
-                status_text=seat.status_text,
-                viewport=Rect(*seat.viewport) if seat.viewport is not None else None,
-                at=Position(*seat.at) if seat.at is not None else None,
-            )
+            host.join_seat(connection, seat)
         log.info("gateway %s hosts space %s now (epoch %d)", self.origin, space_id, epoch)
 
     async def adopt_handoff(self, message: Handoff) -> None:
@@ -655,15 +655,7 @@ class Gateway:
             host._apply(host.space.leave(user_id))
         for connection, seat in here.values():  # arrived after the handoff was sent
             connection.user_id = connection.space_id = None
-            host.join(
-                connection,
-                UserId(seat.user_id),
-                profile=seat.profile,
-                status=seat.status,
-                status_text=seat.status_text,
-                viewport=Rect(*seat.viewport) if seat.viewport is not None else None,
-                at=Position(*seat.at) if seat.at is not None else None,
-            )
+            host.join_seat(connection, seat)
         log.info("gateway %s took space %s over (epoch %d)", self.origin, space_id, message.epoch)
 
     def park(self, host: SpaceHost, remote: RemoteConnection) -> None:
@@ -724,16 +716,7 @@ class Gateway:
             for connection, _ in seats:
                 connection.close(codes.CLOSE_UNKNOWN_SPACE, "no space has that id")
             return
-        bridge = SpaceBridge(
-            space_id,
-            space_map,
-            gateway=self.cluster.id,
-            host=lease.holder,
-            epoch=host.epoch,
-            pubsub=self.pubsub,
-            on_save_status=self._save_status,
-        )
-        self.bridges[space_id] = bridge
+        bridge = self._new_bridge(space_id, space_map, lease.holder, host.epoch)
         for connection, seat in seats:
             bridge.adopt(connection, seat)
         bridge.rehome(lease.holder, lease.epoch)
