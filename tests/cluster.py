@@ -4,27 +4,27 @@ consumer on the real services), for the tests that use one through nginx's one U
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from tests.conftest import run_isolated
+from tests.loopback import http_json as http
+from tests.loopback import metric_in
 from tests.services import service_url
+
+__all__ = ["http"]
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 NGINX: Final = Path("/usr/sbin/nginx")
@@ -92,36 +92,11 @@ def read_state(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
-def http(method: str, url: str, body: object = None, token: str | None = None) -> tuple[int, Any]:
-    """One request; the status and the body, decoded as JSON when it is JSON."""
-    request = urllib.request.Request(url, method=method)  # noqa: S310 - loopback only
-    if body is not None:
-        request.data = json.dumps(body).encode()
-        request.add_header("content-type", "application/json")
-    if token is not None:
-        request.add_header("authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310 - loopback only
-            status: int = response.status
-            raw: bytes = response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw.decode(errors="replace")
-
-
 def metric(port: int, name: str, **labels: str) -> float:
     """The sum of the samples of `name` with `labels` on the process's /metrics."""
     status, page = http("GET", f"http://127.0.0.1:{port}/metrics")
     assert status == 200, page
-    return sum(
-        float(sample.value)
-        for family in text_string_to_metric_families(page)
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
+    return metric_in(page, name, **labels)
 
 
 def alive(pid: int) -> bool:

@@ -39,7 +39,6 @@ from confluent_kafka.admin import AdminClient
 
 # confluent_kafka.admin re-exports NewTopic without marking it public for mypy.
 from confluent_kafka.cimpl import NewTopic
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from websockets.asyncio.client import ClientConnection, connect
@@ -52,7 +51,7 @@ from metaverse.db.models import ChatMessage, Space, SpaceMember
 from metaverse.gateway.recorder import EVENTS_TOPIC
 from metaverse.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, run_isolated
-from tests.loopback import free_port
+from tests.loopback import free_port, http_json, metric_in
 from tests.services import SERVICES_LOCK, service_url
 
 METAVERSE: Final = [sys.executable, "-m", "metaverse"]
@@ -129,28 +128,6 @@ def service_script(service: str, action: str) -> None:
 # HTTP.
 
 
-def http_json(
-    method: str, url: str, body: object = None, token: str | None = None
-) -> tuple[int, Any]:
-    """One request; the status and the decoded JSON body, errors included."""
-    request = urllib.request.Request(url, method=method)  # noqa: S310 - loopback only
-    if body is not None:
-        request.data = json.dumps(body).encode()
-        request.add_header("content-type", "application/json")
-    if token is not None:
-        request.add_header("authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310 - loopback only
-            status: int = response.status
-            raw: bytes = response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw.decode(errors="replace")
-
-
 def http_text(url: str) -> str:
     with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310 - loopback only
         body: bytes = response.read()
@@ -159,12 +136,7 @@ def http_text(url: str) -> str:
 
 def metric(url: str, name: str, **labels: str) -> float:
     """The sum of the samples of `name` with `labels` on a Prometheus `/metrics` page."""
-    return sum(
-        float(sample.value)
-        for family in text_string_to_metric_families(http_text(url))
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
+    return metric_in(http_text(url), name, **labels)
 
 
 # Processes.

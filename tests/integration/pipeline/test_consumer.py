@@ -23,12 +23,12 @@ from tests.integration.pipeline.conftest import (
     end_offsets,
     eventually,
     group_members,
-    http_json,
     produce,
     read_records,
     seeded_group,
     unique,
 )
+from tests.loopback import http_json
 
 # One worker for the module, so that its processes start once. (pytest-xdist 3.8 ignores
 # xdist_group under pytest 9.2, pytest-dev/pytest-xdist#1386: until that is fixed, the

@@ -8,7 +8,8 @@ import asyncio
 
 import pytest
 
-from tests.integration.pipeline.conftest import Platform, World, http_json, http_text
+from tests.integration.pipeline.conftest import Platform, World, http_text
+from tests.loopback import http_json
 
 # One worker for the module, so that its processes start once. (pytest-xdist 3.8 ignores
 # xdist_group under pytest 9.2, pytest-dev/pytest-xdist#1386: until that is fixed, the

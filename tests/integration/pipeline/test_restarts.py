@@ -24,11 +24,11 @@ from tests.integration.pipeline.conftest import (
     Frame,
     Platform,
     World,
-    http_json,
     running_platform,
     service_script,
     unique,
 )
+from tests.loopback import http_json
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("service-restarts")]
 
