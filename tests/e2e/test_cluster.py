@@ -13,7 +13,15 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.cluster import GATEWAYS, Cluster, http, running_cluster, script
 from tests.e2e.conftest import VIEWPORT, Account, store_tokens
-from tests.e2e.world import Grid, position, send_chat, user_id, wait_until_video_plays, walk
+from tests.e2e.world import (
+    Grid,
+    join,
+    position,
+    send_chat,
+    user_id,
+    wait_until_video_plays,
+    walk,
+)
 
 # After a restart, the clients reconnect and the call's media keeps flowing.
 RECONNECT_MS = 20_000
@@ -92,6 +100,7 @@ def meet(cluster: Cluster, ann: Page, bob: Page) -> tuple[str, str]:
     assert status == 200, space
     for page in (ann, bob):
         page.goto(f"/spaces/{space_id}")
+        join(page)
         expect(page.get_by_test_id("space-screen")).to_have_attribute(
             "data-connection", "connected"
         )

@@ -57,6 +57,10 @@ def test_sign_in_enter_walk_and_chat_by_keyboard_at_1280x720(
         tab_to(page, "space-enter")
         page.keyboard.press("Enter")
         expect(page).to_have_url(f"{platform.url}/spaces/{space_id}")
+        # The device check opens first, with "Join" focused: Enter goes in.
+        join = page.get_by_test_id("device-check").get_by_role("button", name="Join")
+        expect(join).to_be_focused()
+        page.keyboard.press("Enter")
         canvas = page.get_by_test_id("space-canvas")
         expect(canvas).not_to_have_attribute("data-x", "")
 

@@ -29,7 +29,7 @@ from tests.e2e.conftest import (
     stop_platform,
     store_tokens,
 )
-from tests.e2e.world import wait_until_video_plays
+from tests.e2e.world import join, wait_until_video_plays
 from tests.loopback import free_port
 
 TURNSERVER = Path("/usr/bin/turnserver")
@@ -121,6 +121,7 @@ def _open(browser: Browser, platform: Platform, account: Account, path: str) -> 
     page = context.new_page()
     store_tokens(page, account)
     page.goto(path)
+    join(page)
     return page
 
 

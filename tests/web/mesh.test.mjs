@@ -69,7 +69,7 @@ function setup() {
     ensure: async () => {
       acquired += 1;
     },
-    onVideoTrack: () => () => {},
+    onTrack: () => () => {},
   };
   const mesh = createMesh({
     media,

@@ -1,6 +1,8 @@
-// My camera and microphone: asked for once, when the first call starts, and kept until the
-// space closes. Whatever is refused or missing, the call goes on with the rest (audio
-// only, video only, or receiving only). Screen sharing swaps the video track.
+// My camera and microphone. Nothing is captured until a call needs it (`ensure`), and only
+// what is switched on: muting stops the microphone's track and "camera off" the camera's
+// (their lights go out), switching back on captures again. When the call is over
+// (`release`) every track stops. Whatever is refused or missing, the call goes on with the
+// rest (audio only, video only, or receiving only). Screen sharing swaps the video track.
 
 const REASONS = {
   NotAllowedError: "blocked",
@@ -10,6 +12,8 @@ const REASONS = {
   NotReadableError: "in use by another program",
   AbortError: "in use by another program",
 };
+/** How long tracks handed over by the device check wait for a call before they stop. */
+export const HANDOVER_HOLD_MS = 3000;
 
 /** The message to show for what could be opened; null when everything works. Pure. */
 export function mediaMessage({ audio, video, errorName = null, supported = true }) {
@@ -30,76 +34,136 @@ async function tryGet(mediaDevices, constraints) {
 }
 
 /**
- * @param {{mediaDevices?: MediaDevices, onChange: (state) => void}} options
+ * @param {{mediaDevices?: MediaDevices, onChange: (state) => void,
+ *   preferences?: {cameraOff, muted, cameraId, microphoneId},
+ *   constraints?: (kinds: string[]) => MediaStreamConstraints}} options
  */
-export function createLocalMedia({ mediaDevices = globalThis.navigator?.mediaDevices, onChange = () => {} }) {
-  let acquiring = null;
-  let stream = null;
-  let audioTrack = null;
-  let cameraTrack = null;
+export function createLocalMedia({
+  mediaDevices = globalThis.navigator?.mediaDevices,
+  onChange = () => {},
+  preferences = {},
+  constraints = (kinds) => ({ audio: kinds.includes("audio"), video: kinds.includes("video") }),
+}) {
+  const supported = Boolean(mediaDevices?.getUserMedia);
+  const on = { audio: !preferences.muted, video: !preferences.cameraOff };
+  const failed = { audio: !supported, video: !supported };
+  const tracks = { audio: null, video: null };
   let screenTrack = null;
-  let micOn = true;
-  let cameraOn = true;
+  let active = false; // a call needs the media
+  let held = null; // timer while handed-over tracks wait for a call
   let message = null;
   let stopped = false;
-  const videoListeners = new Set();
+  let work = Promise.resolve();
+  const stream = new MediaStream();
+  const listeners = new Set();
 
   function state() {
     return {
-      audio: Boolean(audioTrack),
-      video: Boolean(cameraTrack),
-      micOn: Boolean(audioTrack) && micOn,
-      cameraOn: Boolean(cameraTrack) && cameraOn,
+      audio: !failed.audio,
+      video: !failed.video,
+      micOn: !failed.audio && on.audio,
+      cameraOn: !failed.video && on.video,
+      live: { audio: Boolean(tracks.audio), video: Boolean(tracks.video) },
       sharing: Boolean(screenTrack),
-      canShare: Boolean(mediaDevices?.getDisplayMedia) && acquiring !== null,
+      canShare: Boolean(mediaDevices?.getDisplayMedia) && active,
       message,
     };
   }
 
   function changed() {
-    onChange(state());
+    if (!stopped) onChange(state());
   }
 
-  async function acquire() {
-    if (!mediaDevices?.getUserMedia) {
-      message = mediaMessage({ audio: false, video: false, supported: false });
-      stream = new MediaStream();
-      changed();
-      return stream;
+  function emit(kind) {
+    const track = kind === "video" ? (screenTrack ?? tracks.video) : tracks.audio;
+    for (const listener of listeners) listener(kind, track);
+  }
+
+  function setTrack(kind, track) {
+    if (tracks[kind] === track) return;
+    if (tracks[kind]) {
+      stream.removeTrack(tracks[kind]);
+      tracks[kind].stop();
     }
-    let result = await tryGet(mediaDevices, { audio: true, video: true });
-    let errorName = result.error?.name ?? null;
-    const tracks = result.stream ? result.stream.getTracks() : [];
-    if (!result.stream) {
-      // One of the two may still work on its own.
-      for (const kind of ["video", "audio"]) {
-        result = await tryGet(mediaDevices, { [kind]: true });
-        if (result.stream) tracks.push(...result.stream.getTracks());
-        else errorName = result.error?.name ?? errorName;
+    tracks[kind] = track;
+    if (track) stream.addTrack(track);
+    emit(kind);
+  }
+
+  /** Make the tracks match what is wanted: captured when a call needs it and it is on. */
+  async function reconcile() {
+    const keep = (kind) => on[kind] && !failed[kind] && (active || held !== null);
+    for (const kind of ["audio", "video"]) if (tracks[kind] && !keep(kind)) setTrack(kind, null);
+    if (!active && screenTrack) stopShare();
+    const missing = ["audio", "video"].filter((kind) => active && on[kind] && !failed[kind] && !tracks[kind]);
+    if (missing.length && !stopped) {
+      let result = await tryGet(mediaDevices, constraints(missing));
+      let errorName = result.error?.name ?? null;
+      const got = result.stream ? result.stream.getTracks() : [];
+      if (!result.stream && missing.length > 1) {
+        // One of the two may still work on its own.
+        for (const kind of ["video", "audio"]) {
+          result = await tryGet(mediaDevices, constraints([kind]));
+          if (result.stream) got.push(...result.stream.getTracks());
+          else errorName = result.error?.name ?? errorName;
+        }
+      }
+      for (const kind of missing) {
+        const track = got.find((t) => t.kind === kind) ?? null;
+        if (!track) failed[kind] = true;
+        // Switched off (or the call ended) meanwhile: let it go at once.
+        if (track && (stopped || !active || !on[kind] || tracks[kind])) track.stop();
+        else if (track) setTrack(kind, track);
+      }
+      if (missing.some((kind) => failed[kind])) {
+        message = mediaMessage({ audio: !failed.audio, video: !failed.video, errorName });
       }
     }
-    if (stopped) {
-      for (const track of tracks) track.stop();
-      return new MediaStream();
-    }
-    stream = new MediaStream(tracks);
-    audioTrack = stream.getAudioTracks()[0] ?? null;
-    cameraTrack = stream.getVideoTracks()[0] ?? null;
-    message = mediaMessage({ audio: Boolean(audioTrack), video: Boolean(cameraTrack), errorName });
     changed();
-    return stream;
   }
 
-  function setVideo(track) {
-    for (const listener of videoListeners) listener(track);
+  function schedule() {
+    work = work.then(reconcile, reconcile);
+    return work;
+  }
+
+  function stopShare() {
+    const track = screenTrack;
+    screenTrack = null;
+    track?.stop();
+    emit("video");
+    changed();
   }
 
   return {
-    /** The local stream, asked for on the first call. */
+    /** The call needs the media: captures what is switched on. Resolves once it is done. */
     ensure() {
-      acquiring ??= acquire();
-      return acquiring;
+      active = true;
+      clearTimeout(held);
+      held = null;
+      return schedule().then(() => stream);
     },
+    /** The call is over: every track stops. */
+    release() {
+      active = false;
+      return schedule();
+    },
+    /** Tracks captured by the device check: kept if a call needs them soon, else stopped. */
+    adopt(tracksFromCheck) {
+      for (const track of tracksFromCheck) {
+        const kind = track.kind;
+        if (stopped || !on[kind] || tracks[kind] || track.readyState === "ended") track.stop();
+        else setTrack(kind, track);
+      }
+      if (!active && (tracks.audio || tracks.video)) {
+        held = setTimeout(() => {
+          held = null;
+          schedule();
+        }, HANDOVER_HOLD_MS);
+      }
+      changed();
+    },
+    /** The local stream: the camera and microphone tracks that are live now. */
     get stream() {
       return stream;
     },
@@ -108,27 +172,27 @@ export function createLocalMedia({ mediaDevices = globalThis.navigator?.mediaDev
     },
     /** The video track peers should get now: the screen while sharing, else the camera. */
     get videoTrack() {
-      return screenTrack ?? cameraTrack;
+      return screenTrack ?? tracks.video;
     },
     get audioTrack() {
-      return audioTrack;
+      return tracks.audio;
     },
-    /** Called with the new video track whenever it changes (sharing starts or ends). */
-    onVideoTrack(listener) {
-      videoListeners.add(listener);
-      return () => videoListeners.delete(listener);
+    /** Called with (kind, track or null) whenever what peers should get changes. */
+    onTrack(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     toggleMic() {
-      if (!audioTrack) return;
-      micOn = !micOn;
-      audioTrack.enabled = micOn;
+      if (failed.audio) return;
+      on.audio = !on.audio;
       changed();
+      schedule();
     },
     toggleCamera() {
-      if (!cameraTrack) return;
-      cameraOn = !cameraOn;
-      cameraTrack.enabled = cameraOn;
+      if (failed.video) return;
+      on.video = !on.video;
       changed();
+      schedule();
     },
     async toggleShare() {
       if (screenTrack) {
@@ -137,7 +201,7 @@ export function createLocalMedia({ mediaDevices = globalThis.navigator?.mediaDev
       }
       const display = await mediaDevices.getDisplayMedia({ video: true, audio: false });
       const track = display.getVideoTracks()[0];
-      if (!track || stopped) {
+      if (!track || stopped || !active) {
         for (const t of display.getTracks()) t.stop();
         return;
       }
@@ -146,22 +210,15 @@ export function createLocalMedia({ mediaDevices = globalThis.navigator?.mediaDev
       track.addEventListener("ended", () => {
         if (screenTrack === track) stopShare();
       });
-      setVideo(track);
+      emit("video");
       changed();
     },
     stop() {
       stopped = true;
-      for (const track of [audioTrack, cameraTrack, screenTrack]) track?.stop();
-      audioTrack = cameraTrack = screenTrack = null;
-      videoListeners.clear();
+      clearTimeout(held);
+      for (const track of [tracks.audio, tracks.video, screenTrack]) track?.stop();
+      tracks.audio = tracks.video = screenTrack = null;
+      listeners.clear();
     },
   };
-
-  function stopShare() {
-    const track = screenTrack;
-    screenTrack = null;
-    track?.stop();
-    setVideo(cameraTrack);
-    changed();
-  }
 }

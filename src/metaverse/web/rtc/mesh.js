@@ -15,7 +15,7 @@ import {
 
 /**
  * @param {object} options
- * @param {{ensure: () => Promise<MediaStream>, audioTrack, videoTrack, onVideoTrack}} options.media
+ * @param {{ensure: () => Promise<MediaStream>, release?: () => void, audioTrack, videoTrack, onTrack}} options.media
  * @param {() => Promise<object>} options.iceServers GET /rtc/ice-servers (once per call start)
  * @param {(to: string, data: object) => void} options.send
  * @param {(userId: string, stream: MediaStream|null, info?: {pending: boolean}) => void} options.onRemote
@@ -36,8 +36,9 @@ export function createMesh({
   let callId = null;
   let closed = false;
 
-  const unlisten = media.onVideoTrack((track) => {
-    for (const entry of peers.values()) if (entry.pc) useVideoTrack(entry.pc, track);
+  // Muting, the camera going off or on, and screen sharing swap the track peers get.
+  const unlisten = media.onTrack((kind, track) => {
+    for (const entry of peers.values()) if (entry.pc) useTrack(entry.pc, kind, track);
   });
 
   function startCall() {
@@ -165,6 +166,7 @@ export function createMesh({
       if (closed) return;
       if (!call) {
         for (const userId of [...peers.keys()]) close(userId);
+        if (setup) media.release?.(); // nothing is captured outside a call
         callId = null;
         setup = null;
         return;
@@ -197,9 +199,9 @@ export function createMesh({
   };
 }
 
-/** Send `track` (or nothing) as the video of `pc`, turning a receive-only line into send. */
-function useVideoTrack(pc, track) {
-  const transceiver = pc.getTransceivers().find((t) => t.receiver.track?.kind === "video" && !t.stopped);
+/** Send `track` (or nothing) as the `kind` of `pc`, turning a receive-only line into send. */
+function useTrack(pc, kind, track) {
+  const transceiver = pc.getTransceivers().find((t) => t.receiver.track?.kind === kind && !t.stopped);
   if (!transceiver) return;
   transceiver.sender.replaceTrack(track).catch(() => {});
   if (track && (transceiver.direction === "recvonly" || transceiver.direction === "inactive")) {

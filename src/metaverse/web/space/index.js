@@ -12,9 +12,12 @@ import { createVideoPanel } from "../render/video.js";
 import { createWorld, displayName } from "../render/world.js";
 import { createLocalMedia } from "../rtc/media.js";
 import { createMesh } from "../rtc/mesh.js";
+import { constraintsFor } from "../rtc/devices.js";
 import { buildGrid, isFree } from "../state/grid.js";
 import { initialState, predictMove, reduce } from "../state/space.js";
 import { createChatController } from "./chat.js";
+import { createCallView } from "./call-view.js";
+import { openDeviceCheck } from "./device-check.js";
 import { createFinder } from "./finder.js";
 import { createWalker } from "./keyboard.js";
 
@@ -51,10 +54,18 @@ export async function mountSpace(root, { spaceId, api, config, navigate, me: pro
     replace(layout, view);
     return { unmount: () => scope.dispose() };
   }
-  return build(root, layout, stage, { space, profile, spaceId, api, config, navigate, refreshUser, scope });
+  // Consent first: nothing is captured, and nobody sees me, before "Join".
+  const check = openDeviceCheck(layout, { spaceName: space.name });
+  scope.add(() => check.cancel());
+  const devices = await check.result;
+  if (!devices) {
+    if (root.isConnected) navigate("/");
+    return { unmount: () => scope.dispose() };
+  }
+  return build(root, layout, stage, { space, profile, spaceId, api, config, navigate, refreshUser, scope, devices });
 }
 
-function build(root, layout, stage, { space, profile, spaceId, api, config, navigate, refreshUser, scope }) {
+function build(root, layout, stage, { space, profile, spaceId, api, config, navigate, refreshUser, scope, devices }) {
   const grid = buildGrid(space);
   let state = reduce(initialState({ spaceId, grid }), { type: "client/profile", payload: profile });
   let gateway = null;
@@ -85,7 +96,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
     onCamera: () => media.toggleCamera(),
     onShare: () => media.toggleShare().catch((error) => notices.show("share", `Screen sharing did not start: ${error.message}`)),
   });
-  const videos = createVideoPanel();
+  const videos = createVideoPanel({ onPin: (userId) => callView.pin(userId), onUnpin: () => callView.unpin() });
   const people = createPeoplePanel({
     onMessage: (userId) => chat.actions.pickDirect(userId),
     onFind(action, userId) {
@@ -126,6 +137,8 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
     h("div", { class: "space-main" }, stage, h("aside", { class: "space-side", aria: { label: "People and chat" } }, videos.root, people.root, chatPanel.root)),
   );
 
+  canvas.after(videos.pinnedRoot); // the large video covers the map
+
   // The world.
   const world = createWorld(canvas, { space, grid, onViewport: sendViewport, minimap });
   scope.on(
@@ -146,26 +159,41 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
   scope.on(canvas, "pointerdown", () => canvas.focus());
 
   // Media and the call.
+  let callView = null;
   const media = createLocalMedia({
+    preferences: devices.preferences,
+    constraints: (kinds) => constraintsFor(kinds, devices.preferences),
     onChange(mediaState) {
       toolbar.setMedia(mediaState);
       if (mediaState.message) notices.show("media", mediaState.message);
       showLocal();
+      callView?.mediaChanged();
     },
   });
+  media.adopt(devices.tracks);
   toolbar.setMedia(media.state);
   const mesh = createMesh({
     media,
     iceServers: () => api.get("/rtc/ice-servers"),
     send: (to, data) => gateway?.send(protocol.signal(to, data)),
     onRemote(userId, stream, info) {
-      if (!info) return videos.removeRemote(userId);
+      if (!info) {
+        callView.peerGone(userId);
+        return videos.removeRemote(userId);
+      }
       videos.setRemote(userId, stream, nameOf(userId));
     },
     onPeerState: (userId, connection) => videos.setState(userId, connection),
     onError: (error) => console.warn("call:", error),
   });
+  callView = createCallView({
+    videos,
+    media,
+    send: (frame) => Boolean(gateway?.send(frame)),
+    inCall: () => Boolean(state.joined && state.call && Object.keys(state.call.peers).length),
+  });
   scope.add(() => {
+    callView.close();
     mesh.close();
     media.stop();
     videos.clear();
@@ -173,7 +201,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
 
   function showLocal() {
     const inCall = Boolean(state.call && Object.keys(state.call.peers).length);
-    videos.setLocal(media.stream, { visible: inCall, cameraOn: media.state.cameraOn });
+    videos.setLocal(media.stream, { visible: inCall, cameraOn: media.state.cameraOn, micOn: media.state.micOn });
   }
 
   // Walking.
@@ -258,6 +286,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
       chat.fillGap(frame.payload.since);
       return;
     }
+    if (callView.receive(frame)) return;
     if ((frame.type === "status" || frame.type === "profile") && frame.payload.userId === state.me?.userId && refreshUser) {
       // The top bar shows my status too; the gateway stores it just after echoing it.
       scope.timeout(() => refreshUser(), 500);
