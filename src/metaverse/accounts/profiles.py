@@ -27,7 +27,9 @@ async def profile_view(session: AsyncSession, user: User) -> dict[str, Any]:
         "id": user.id,
         "username": user.username,
         "displayName": user.display_name,
-        "role": user.role,
+        # A guest's row keeps role "user"; the profile says what they are.
+        "role": "guest" if user.guest_space_id is not None else user.role,
+        "guestSpaceId": user.guest_space_id,
         "avatarId": user.avatar_id,
         "avatarUrl": avatar.image_url if avatar is not None else None,
         "status": user.status,

@@ -13,20 +13,28 @@ import jwt
 from metaverse.clock import Clock
 
 UserId = NewType("UserId", str)
+Role = Literal["user", "admin", "guest"]
+ROLES: tuple[Role, ...] = ("user", "admin", "guest")
 ALGORITHM = "HS256"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a valid access token speaks for."""
+    """Who a valid access token speaks for. A guest's token names the one space
+    (`space_id`) it may enter."""
 
     user_id: UserId
-    role: Literal["user", "admin"]
+    role: Role
     token_id: str
+    space_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_guest(self) -> bool:
+        return self.role == "guest"
 
 
 class InvalidToken(Exception):
@@ -39,15 +47,22 @@ class AccessTokens:
         self.ttl_s = ttl_s
         self._clock = clock
 
-    def issue(self, user_id: str, role: Literal["user", "admin"]) -> str:
+    def issue(
+        self, user_id: str, role: Role, *, space_id: str | None = None, ttl_s: int | None = None
+    ) -> str:
+        """A token for `user_id`; a guest's (`role="guest"`) needs the `space_id` it is for."""
+        if (role == "guest") != (space_id is not None):
+            raise ValueError("a guest token, and only a guest token, names a space")
         now = int(self._clock.now())
-        claims = {
+        claims: dict[str, object] = {
             "sub": user_id,
             "role": role,
             "iat": now,
-            "exp": now + self.ttl_s,
+            "exp": now + (self.ttl_s if ttl_s is None else ttl_s),
             "jti": uuid.uuid4().hex,
         }
+        if space_id is not None:
+            claims["space"] = space_id
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
@@ -69,9 +84,12 @@ class AccessTokens:
         exp, sub, role, jti = claims["exp"], claims["sub"], claims["role"], claims["jti"]
         if not isinstance(exp, int) or exp <= self._clock.now():
             raise InvalidToken("token expired")
-        if not isinstance(sub, str) or role not in ("user", "admin") or not isinstance(jti, str):
+        if not isinstance(sub, str) or role not in ROLES or not isinstance(jti, str):
             raise InvalidToken("token claims are invalid")
-        return Principal(user_id=UserId(sub), role=role, token_id=jti)
+        space = claims.get("space")
+        if (role == "guest") != isinstance(space, str):
+            raise InvalidToken("token claims are invalid")
+        return Principal(user_id=UserId(sub), role=role, token_id=jti, space_id=space)
 
 
 def new_refresh_token() -> str:

@@ -27,7 +27,9 @@ from metaverse.api.routes import (
     catalogue,
     chat,
     docs,
+    guests,
     health,
+    invites,
     media,
     members,
     rtc,
@@ -51,7 +53,19 @@ async def _no_lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 def _api_router() -> APIRouter:
     router = APIRouter()
-    for area in (auth, users, catalogue, admin, admin_users, media, chat, analytics, rtc):
+    for area in (
+        auth,
+        users,
+        catalogue,
+        admin,
+        admin_users,
+        media,
+        chat,
+        analytics,
+        rtc,
+        invites,
+        guests,
+    ):
         router.include_router(area.router)
     router.include_router(web.api_router)
     # The original system's README writes `/spaces...`; its code serves `/space...`.

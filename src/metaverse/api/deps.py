@@ -7,6 +7,9 @@ an admin route answers a non-admin with 403 before looking at its input.
 Besides the token's signature and expiry, each request reads the account's row (one
 lookup by primary key): a disabled account's tokens stop working at once, and the role
 is the account's current one, so a demoted admin is no admin from the next request on.
+
+A guest's token (`Principal.is_guest`) is refused with 403 `guest_forbidden` everywhere
+but on the routes that ask for a `Participant`: what a guest needs inside their space.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ async def get_session(context: Context) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def authenticate(request: Request, *, admin: bool) -> Principal:
+async def authenticate(request: Request, *, admin: bool, guests: bool = False) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         header = request.headers.get("authorization")
@@ -60,6 +63,8 @@ async def authenticate(request: Request, *, admin: bool) -> Principal:
             raise InvalidToken("the token is invalid or expired") from exc
         principal = await check_account(context, principal)
         request.state.principal = principal
+    if principal.is_guest and not guests:
+        raise Forbidden("guests may not do this", code="guest_forbidden")
     if admin and not principal.is_admin:
         raise Forbidden("this needs an admin account")
     return principal
@@ -92,8 +97,14 @@ async def require_admin(request: Request) -> Principal:
     return await authenticate(request, admin=True)
 
 
+async def require_participant(request: Request) -> Principal:
+    return await authenticate(request, admin=False, guests=True)
+
+
 CurrentUser = Annotated[Principal, Depends(require_user)]
 AdminUser = Annotated[Principal, Depends(require_admin)]
+# A signed-in user or a guest (whose token is good for their one space only).
+Participant = Annotated[Principal, Depends(require_participant)]
 
 
 def auth_requirement(dependant: Dependant) -> bool | None:
@@ -102,7 +113,7 @@ def auth_requirement(dependant: Dependant) -> bool | None:
     for sub in dependant.dependencies:
         if sub.call is require_admin:
             return True
-        if sub.call is require_user:
+        if sub.call is require_user or sub.call is require_participant:
             found = False
         deeper = auth_requirement(sub)
         if deeper:
@@ -112,15 +123,29 @@ def auth_requirement(dependant: Dependant) -> bool | None:
     return found
 
 
+def _allows_guests(dependant: Dependant) -> bool:
+    """Whether a route asks for a `Participant` and for nothing that refuses guests."""
+    calls: list[object] = []
+
+    def walk(node: Dependant) -> None:
+        for sub in node.dependencies:
+            calls.append(sub.call)
+            walk(sub)
+
+    walk(dependant)
+    return require_participant in calls and require_user not in calls
+
+
 class AuthFirstRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         requirement = auth_requirement(self.dependant)
         if requirement is None:
             return handler
+        guests = requirement is False and _allows_guests(self.dependant)
 
         async def authenticated_first(request: Request) -> Response:
-            await authenticate(request, admin=requirement)
+            await authenticate(request, admin=requirement, guests=guests)
             return await handler(request)
 
         return authenticated_first

@@ -25,6 +25,8 @@ DESCRIPTIONS: Final = {
     403: "No token (`not_authenticated`), or not allowed (`forbidden`, ...)",
     404: "Nothing has that id (`not_found`)",
     409: "A conflicting change won (`conflict`)",
+    410: "The invite link can't be used any more: `invite_expired`, `invite_used_up`, "
+    "`invite_revoked`",
     413: "The body is over the size limit (`payload_too_large`)",
     429: "Too many attempts (`rate_limited`); `Retry-After` says when to try again",
     503: "A backing service is unavailable (`unavailable`); try again",

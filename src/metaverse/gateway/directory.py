@@ -34,14 +34,18 @@ class UserProfile:
     avatar_url: str | None
     status: str
     status_text: str
+    guest: bool = False
     disabled: bool = False
 
     def wire(self) -> dict[str, Any]:
-        return {
+        fields: dict[str, Any] = {
             "username": self.username,
             "displayName": self.display_name,
             "avatarUrl": self.avatar_url,
         }
+        if self.guest:
+            fields["guest"] = True
+        return fields
 
 
 class Directory:
@@ -88,9 +92,24 @@ class Directory:
             space = await session.get(Space, space_id)
             if space is None:
                 return None
-            if space.visibility == "public":
-                return {p.user_id for p in principals}
             asked = {p.user_id for p in principals}
+            # Guests are told apart by their rows: a bridge's principals carry no role.
+            guests = dict(
+                (
+                    await session.execute(
+                        select(User.id, User.guest_space_id).where(
+                            User.id.in_(asked), User.guest_space_id.is_not(None)
+                        )
+                    )
+                ).tuples()
+            )
+            welcome = {
+                user_id
+                for user_id, guest_space in guests.items()
+                if space.guests and guest_space == space_id
+            }
+            if space.visibility == "public":
+                return {p.user_id for p in principals if p.user_id not in guests} | welcome
             members = set(
                 await session.scalars(
                     select(SpaceMember.user_id).where(
@@ -98,10 +117,11 @@ class Directory:
                     )
                 )
             )
-            return {
+            return welcome | {
                 p.user_id
                 for p in principals
-                if p.is_admin or p.user_id == space.owner_id or p.user_id in members
+                if p.user_id not in guests
+                and (p.is_admin or p.user_id == space.owner_id or p.user_id in members)
             }
 
     async def layout(self, space_id: str) -> tuple[SpaceMap, dict[str, Any]] | None:
@@ -130,6 +150,7 @@ class Directory:
                 avatar_url=avatar_url,
                 status=user.status,
                 status_text=user.status_text or "",
+                guest=user.guest_space_id is not None,
                 disabled=user.disabled_at is not None,
             )
 

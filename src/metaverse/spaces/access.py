@@ -29,7 +29,10 @@ async def member_role(session: AsyncSession, space_id: str, user_id: str) -> str
 
 
 async def may_enter(session: AsyncSession, space: Space, principal: Principal) -> bool:
-    """Public spaces: anyone signed in. Private: members, and platform admins always."""
+    """Public spaces: anyone signed in. Private: members, and platform admins always.
+    A guest: only the space their token names, while it lets guests in."""
+    if principal.is_guest:
+        return space.guests and principal.space_id == space.id
     if space.visibility == "public" or principal.is_admin or space.owner_id == principal.user_id:
         return True
     return await member_role(session, space.id, principal.user_id) is not None

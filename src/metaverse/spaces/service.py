@@ -25,6 +25,7 @@ def space_summary(space: Space) -> dict[str, Any]:
         "thumbnail": space.thumbnail,
         "dimensions": format_dimensions(space.width, space.height),
         "visibility": space.visibility,
+        "guests": space.guests,
     }
 
 
@@ -95,10 +96,11 @@ async def update_space(
     *,
     name: str | None,
     visibility: str | None,
+    guests: bool | None = None,
 ) -> dict[str, Any]:
     space = await load_space(session, space_id)
     check_owner(space, principal)
-    changes = {"name": name, "visibility": visibility}
+    changes = {"name": name, "visibility": visibility, "guests": guests}
     changes = {field: value for field, value in changes.items() if value is not None}
     if changes:
         # Conditional on the row still being there: a space deleted meanwhile is unknown.

@@ -31,7 +31,7 @@ class RefreshBody(Body):
     refresh_token: Password = Field(alias="refreshToken")
 
 
-def _client_address(request: Request) -> str:
+def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
@@ -45,14 +45,14 @@ def _tokens(pair: TokenPair) -> dict[str, Any]:
 
 @router.post("/signup", responses=errors(403, 429))
 async def signup(body: SignupBody, request: Request, context: Context, session: Session) -> Any:
-    context.accounts.throttle(_client_address(request), body.username)
+    context.accounts.throttle(client_address(request), body.username)
     user_id = await context.accounts.signup(session, body.username, body.password, body.type)
     return {"userId": user_id}
 
 
 @router.post("/signin", responses=errors(403, 429))
 async def signin(body: SigninBody, request: Request, context: Context, session: Session) -> Any:
-    context.accounts.throttle(_client_address(request), body.username)
+    context.accounts.throttle(client_address(request), body.username)
     return _tokens(await context.accounts.signin(session, body.username, body.password))
 
 

@@ -3,15 +3,16 @@ history)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field, StringConstraints
 
-from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Session
+from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Participant, Session
 from metaverse.api.fields import Body, ChatText, Id, Name
 from metaverse.api.openapi import errors
-from metaverse.chat import history, rooms, service
+from metaverse.chat import history, reads, rooms, service
 
 router = APIRouter(route_class=AuthFirstRoute, tags=["chat"])
 
@@ -134,7 +135,7 @@ async def delete_message(
 @router.get("/space/{space_id}/messages")
 async def space_messages(
     space_id: str,
-    user: CurrentUser,
+    user: Participant,
     session: Session,
     area: Annotated[str | None, Query(max_length=64)] = None,
     before: Cursor = None,
@@ -147,6 +148,25 @@ async def space_messages(
 
 @router.get("/dm/{user_id}/messages")
 async def direct_messages(
-    user_id: str, user: CurrentUser, session: Session, before: Cursor = None, limit: Limit = 50
+    user_id: str, user: Participant, session: Session, before: Cursor = None, limit: Limit = 50
 ) -> Any:
     return await service.direct_history(session, user, user_id, before=before, limit=limit)
+
+
+class ReadBody(Body):
+    message_id: Id = Field(alias="messageId")
+
+
+@router.put("/chat/read", responses=errors(404))
+async def mark_read(body: ReadBody, user: CurrentUser, session: Session, context: Context) -> Any:
+    now = datetime.fromtimestamp(context.clock.now(), UTC)
+    return await reads.do_mark_read(session, user, body.message_id, now=now)
+
+
+@router.get("/chat/read")
+async def list_reads(
+    user: CurrentUser,
+    session: Session,
+    space_id: Annotated[str, Query(alias="spaceId", max_length=64)],
+) -> Any:
+    return await reads.list_unread(session, user, space_id)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import Field
 
-from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Session
+from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Participant, Session
 from metaverse.api.fields import Body, Coord, DimensionsText, Id, Name
 from metaverse.protocol.control import AccessChanged, MapChanged, SpaceDeleted
 from metaverse.spaces import service
@@ -32,6 +32,7 @@ class SpaceBody(Body):
 class SpacePatch(Body):
     name: Name | None = None
     visibility: Visibility | None = None
+    guests: bool | None = None
 
 
 class PlaceBody(Body):
@@ -94,7 +95,7 @@ async def delete_element(
 
 
 @router.get("/{space_id}")
-async def get_space(space_id: str, user: CurrentUser, session: Session) -> Any:
+async def get_space(space_id: str, user: Participant, session: Session) -> Any:
     return await service.get_space(session, user, space_id)
 
 
@@ -103,9 +104,9 @@ async def update_space(
     space_id: str, body: SpacePatch, user: CurrentUser, session: Session, context: Context
 ) -> Any:
     space = await service.update_space(
-        session, user, space_id, name=body.name, visibility=body.visibility
+        session, user, space_id, name=body.name, visibility=body.visibility, guests=body.guests
     )
-    if body.visibility == "private":
+    if body.visibility == "private" or body.guests is False:
         await context.announce(AccessChanged(space_id=space_id))
     return space
 

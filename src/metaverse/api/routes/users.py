@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from pydantic import Field, StringConstraints
 
 from metaverse.accounts import profiles
-from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Session
+from metaverse.api.deps import AuthFirstRoute, Context, CurrentUser, Participant, Session
 from metaverse.api.fields import Body, DisplayName, Id
-from metaverse.errors import InvalidInput
+from metaverse.errors import Forbidden, InvalidInput
 from metaverse.protocol.control import ProfileChanged
 
 router = APIRouter(route_class=AuthFirstRoute, tags=["users"])
@@ -63,19 +63,21 @@ async def bulk_metadata(
 
 
 @router.get("/user/me")
-async def get_me(user: CurrentUser, session: Session) -> Any:
+async def get_me(user: Participant, session: Session) -> Any:
     return await profiles.get_me(session, user)
 
 
 @router.patch("/user/me")
 async def update_me(
-    body: ProfilePatch, user: CurrentUser, session: Session, context: Context
+    body: ProfilePatch, user: Participant, session: Session, context: Context
 ) -> Any:
     changes = {
         name: getattr(body, name)
         for name in ("display_name", "status_text", "avatar_id", "status")
         if name in body.model_fields_set
     }
+    if user.is_guest and set(changes) - {"display_name"}:
+        raise Forbidden("a guest may change only their display name", code="guest_forbidden")
     if changes.get("status", "") is None:
         raise InvalidInput("status cannot be null")
     me = await profiles.update_me(session, user, **changes)
