@@ -279,11 +279,27 @@ class ChatMessage(Base):
     area: Mapped[str | None] = mapped_column(String(64))
     sender_id: Mapped[str] = mapped_column(String(26), nullable=False, index=True)
     sender_name: Mapped[str] = mapped_column(String(64), nullable=False)
-    recipient_id: Mapped[str | None] = mapped_column(String(26))
+    recipient_id: Mapped[str | None] = mapped_column(String(26), index=True)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     ts_ms: Mapped[int] = mapped_column(BigInteger, nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_by: Mapped[str | None] = mapped_column(String(26))
+
+
+class ChatRead(Base):
+    """How far a user has read a conversation: the newest message id they have seen.
+
+    `conversation` is a `ChatMessage.conversation`; `message_id` only ever moves forward
+    (ids are time-ordered).
+    """
+
+    __tablename__ = "chat_reads"
+    user_id: Mapped[str] = mapped_column(
+        String(26), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    conversation: Mapped[str] = mapped_column(String(160), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(26), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class SpaceEvent(Base):
