@@ -167,7 +167,8 @@ def test_a_revoked_session_ends_at_the_sign_in_page(
     platform.api("POST", "/signout", {"refreshToken": refresh})
     page.evaluate("localStorage.setItem('metaverse.token', 'not-a-valid-token')")
     page.goto("/profile")
-    expect(page).to_have_url(re.compile(r"/login\?next=%2Fprofile$"))
+    expect(page).to_have_url(re.compile(r"/login\?reason=expired&next=%2Fprofile$"))
+    expect(page.get_by_test_id("auth-expired")).to_have_text("Your session expired; sign in again.")
     assert stored_tokens(page) == [None, None, None]
 
 

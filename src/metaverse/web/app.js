@@ -104,8 +104,10 @@ async function main() {
       renderTopbar(ctx, null);
       if (!router) return;
       if (reason === "expired") {
+        // The sign-in page says why it is shown (`reason=expired`).
         const here = `${location.pathname}${location.search}`;
-        router.navigate(here === "/" ? "/login" : `/login?next=${encodeURIComponent(here)}`, { replace: true });
+        const next = here === "/" ? "" : `&next=${encodeURIComponent(here)}`;
+        router.navigate(`/login?reason=expired${next}`, { replace: true });
       } else {
         router.navigate("/login", { replace: true });
       }

@@ -65,9 +65,14 @@ async function submitting(form, errorLine, work) {
 export function mountSignIn(root, { api, navigate, query }) {
   const { username, password } = credentialsFields("current-password");
   const error = statusLine("auth-error", "error");
+  const expired =
+    query.get("reason") === "expired"
+      ? h("p", { class: "notice notice-warn", role: "status", testid: "auth-expired" }, "Your session expired; sign in again.")
+      : null;
   const form = h(
     "form",
     { class: "auth-form", testid: "login-form", novalidate: true },
+    expired,
     error,
     field("Username", username),
     field("Password", password),

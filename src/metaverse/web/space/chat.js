@@ -3,12 +3,15 @@
 // with a clientId so that the ack or error finds the pending message.
 
 import * as protocol from "../protocol.js";
+import { readMark, unreadKeyIn } from "../state/chat.js";
 import { chatAreaAt } from "../state/grid.js";
 
 const HISTORY_LIMIT = 50;
 /** After a `chat-gap`, history is read again this much later, and this many pages at most. */
 const GAP_REFETCH_MS = 2000;
 const GAP_MAX_PAGES = 20;
+/** A conversation's read position goes to the server this long after it last moved. */
+export const READ_DEBOUNCE_MS = 1000;
 
 function newClientId() {
   return globalThis.crypto?.randomUUID?.() ?? `c${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
@@ -43,6 +46,39 @@ export function createChatController({ spaceId, api, gateway, getState, dispatch
   const picked = { rooms: null, direct: null };
   let rooms = [];
   let roomsVersion = 0;
+  const readSent = new Map(); // key → the message id the server has as read
+  const readTimers = new Map(); // key → a pending PUT /chat/read
+
+  /** Unread counts from the server's read positions: what came while the page was away. */
+  async function loadUnread() {
+    try {
+      const answer = await api.get(`/chat/read?spaceId=${encodeURIComponent(spaceId)}`);
+      const conversations = answer?.conversations ?? [];
+      for (const c of conversations) if (c.messageId) readSent.set(c.key, c.messageId);
+      dispatch({ type: "client/chat-unread", payload: { conversations } });
+    } catch {
+      // Counts start from now: nothing else depends on them.
+    }
+  }
+
+  /** Tell the server, once things settle, how far the open conversation has been read. */
+  function noteRead() {
+    const mark = readMark(getState().chat);
+    if (!mark || readSent.get(mark.key) >= mark.messageId) return;
+    clearTimeout(readTimers.get(mark.key));
+    readTimers.set(
+      mark.key,
+      setTimeout(async () => {
+        readTimers.delete(mark.key);
+        try {
+          const answer = await api.put("/chat/read", { messageId: mark.messageId });
+          if (!(readSent.get(mark.key) >= answer?.messageId)) readSent.set(mark.key, answer?.messageId);
+        } catch {
+          // Not stored yet, or offline: the next change of the conversation tries again.
+        }
+      }, READ_DEBOUNCE_MS),
+    );
+  }
 
   async function loadHistory(key) {
     const path = key && historyPath(spaceId, key);
@@ -130,6 +166,8 @@ export function createChatController({ spaceId, api, gateway, getState, dispatch
     return true;
   }
 
+  loadUnread();
+
   return {
     get rooms() {
       return rooms;
@@ -141,7 +179,12 @@ export function createChatController({ spaceId, api, gateway, getState, dispatch
     fillGap,
     /** The panel's actions (see render/chat.js). */
     actions: {
-      openTab: (tab) => open(tab),
+      openTab(tab) {
+        // A tab with unread messages opens the conversation they are in.
+        const unread = tab === "rooms" || tab === "direct" ? unreadKeyIn(getState().chat, tab) : null;
+        if (unread) picked[tab] = unread;
+        open(tab);
+      },
       pickRoom(roomId) {
         picked.rooms = roomId ? `room:${roomId}` : null;
         open("rooms");
@@ -180,12 +223,14 @@ export function createChatController({ spaceId, api, gateway, getState, dispatch
         dispatch({ type: "client/chat-discard", payload: { clientId: message.clientId } });
       },
     },
-    /** Keep the area tab on the area I stand in. */
+    /** Keep the area tab on the area I stand in, and the server told what has been read. */
     follow() {
       const { chat } = getState();
+      noteRead();
       if (chat.tab !== "area") return;
       const key = keyForTab("area");
       if (key !== chat.active) open("area", key);
     },
+
   };
 }

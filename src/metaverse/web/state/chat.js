@@ -48,6 +48,39 @@ export function unreadByTab(chat) {
   return counts;
 }
 
+/**
+ * The conversation under `tab` that a click on the tab should open: the open one when it
+ * has unread messages, else the one with unread messages whose latest message is newest,
+ * else null (the tab keeps what it showed).
+ */
+export function unreadKeyIn(chat, tab) {
+  let best = null;
+  let bestTs = -1;
+  for (const [key, n] of Object.entries(chat.unread)) {
+    if (!n || tabOf(key) !== tab) continue;
+    if (key === chat.active) return key;
+    const ts = chat.conversations[key]?.at(-1)?.ts ?? 0;
+    if (ts > bestTs || (ts === bestTs && key < best)) [best, bestTs] = [key, ts];
+  }
+  return best;
+}
+
+/** Conversations whose read position the server keeps (those with a history). */
+export function keepsReadPosition(key) {
+  return key === "space" || /^(area|room|direct):./.test(key ?? "");
+}
+
+/** The open conversation and its newest stored message id: what has been read. */
+export function readMark(chat) {
+  const key = chat.active;
+  if (!keepsReadPosition(key)) return null;
+  const list = chat.conversations[key] ?? [];
+  for (let i = list.length - 1; i >= 0; i -= 1) {
+    if (list[i].id && !list[i].pending) return { key, messageId: list[i].id };
+  }
+  return null;
+}
+
 function entry(message, extra = {}) {
   return {
     id: message.id ?? null,
@@ -166,6 +199,16 @@ export function reduceChat(chat, action, me) {
       const { tab, key = null } = payload;
       const unread = key && chat.unread[key] ? { ...chat.unread, [key]: 0 } : chat.unread;
       return { ...chat, tab, active: key, unread };
+    }
+    case "client/chat-unread": {
+      // Counts from the server's read positions (GET /chat/read): they hold what arrived
+      // while the page was away; a live count already higher is kept.
+      const unread = { ...chat.unread };
+      for (const { key, unread: n } of payload.conversations ?? []) {
+        if (typeof key !== "string" || key === chat.active || !(n > 0)) continue;
+        unread[key] = Math.max(unread[key] ?? 0, n);
+      }
+      return { ...chat, unread };
     }
     case "client/disconnected":
       return mapMessages(
