@@ -852,6 +852,8 @@ def main(argv: list[str] | None = None) -> int:
         int(n) for n in (args.join_gateways or ("1,2" if quick else "1,2,3")).split(",")
     ]
 
+    # Stopped with SIGTERM, unwind: the gateways stop and the database is dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     services = {name: os.environ.get(name, "") for name in SERVICE_VARIABLES}
     if not all(services.values()):
         print(f"skipped: needs {' and '.join(SERVICE_VARIABLES)} (set -a; . .services/env)")
