@@ -94,15 +94,12 @@ class Directory:
                 return None
             asked = {p.user_id for p in principals}
             # Guests are told apart by their rows: a bridge's principals carry no role.
-            guests = dict(
-                (
-                    await session.execute(
-                        select(User.id, User.guest_space_id).where(
-                            User.id.in_(asked), User.guest_space_id.is_not(None)
-                        )
-                    )
-                ).tuples()
+            guest_rows = await session.execute(
+                select(User.id, User.guest_space_id).where(
+                    User.id.in_(asked), User.guest_space_id.is_not(None)
+                )
             )
+            guests = {user_id: guest_space for user_id, guest_space in guest_rows}
             welcome = {
                 user_id
                 for user_id, guest_space in guests.items()
