@@ -121,8 +121,8 @@ async def test_an_element_placed_through_the_api_is_a_wall_at_once(
     world: World, http: httpx.AsyncClient
 ) -> None:
     space_id, _, owner_token = await owned_space(world, width=10, height=10)
-    _, admin_token = await world.user()
-    admin_id = world.context.accounts.access_tokens.verify(admin_token).user_id
+    async with world.context.sessions() as session:
+        admin_id = await world.context.accounts.signup(session, "boss", "password1", "admin")
     admin_token = world.context.accounts.access_tokens.issue(admin_id, "admin")
     created = await http.post(
         "/api/v1/admin/element",
