@@ -63,11 +63,15 @@ function setup() {
   const remotes = [];
   const fetches = [];
   let acquired = 0;
+  let released = 0;
   const media = {
     audioTrack: { kind: "audio" },
     videoTrack: null, // no camera: the initiator still asks for the peer's video
     ensure: async () => {
       acquired += 1;
+    },
+    release: () => {
+      released += 1;
     },
     onTrack: () => () => {},
   };
@@ -84,7 +88,7 @@ function setup() {
     },
     RTCPeerConnectionImpl: FakePC,
   });
-  return { mesh, sent, remotes, fetches, acquired: () => acquired };
+  return { mesh, sent, remotes, fetches, acquired: () => acquired, released: () => released };
 }
 
 test("the initiator offers to its peer with the ICE servers of the API; the other side answers", async () => {
@@ -171,4 +175,22 @@ test("peers who leave are closed and their tiles go; a merge keeps who stays; a 
   assert.equal(fetches.length, 2, "fresh credentials for the next call");
   mesh.close();
   assert.equal(FakePC.all.at(-1).closed, true);
+});
+
+test("the camera and microphone are asked for when a call starts and let go when it ends", async () => {
+  const { mesh, acquired, released } = setup();
+  mesh.sync(null);
+  assert.equal(released(), 0, "no call yet: nothing to let go");
+  mesh.sync({ callId: "c1", peers: { u2: { initiator: true } } });
+  await tick();
+  assert.equal(acquired(), 1);
+  mesh.sync({ callId: "c2", peers: { u2: { initiator: true }, u3: { initiator: false } } });
+  await tick();
+  assert.equal(acquired(), 1, "a merge keeps the media");
+  mesh.sync(null);
+  mesh.sync(null);
+  assert.equal(released(), 1);
+  mesh.sync({ callId: "c3", peers: { u4: { initiator: false } } });
+  await tick();
+  assert.equal(acquired(), 2, "the next call asks again");
 });

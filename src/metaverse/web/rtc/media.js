@@ -63,7 +63,6 @@ export function createLocalMedia({
       video: !failed.video,
       micOn: !failed.audio && on.audio,
       cameraOn: !failed.video && on.video,
-      live: { audio: Boolean(tracks.audio), video: Boolean(tracks.video) },
       sharing: Boolean(screenTrack),
       canShare: Boolean(mediaDevices?.getDisplayMedia) && active,
       message,

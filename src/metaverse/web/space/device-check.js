@@ -120,13 +120,13 @@ export function openDeviceCheck(host, {
   }
 
   async function listDevices() {
-    if (!mediaDevices?.enumerateDevices || finished) return;
     let devices = [];
     try {
-      devices = await mediaDevices.enumerateDevices();
+      devices = (await mediaDevices?.enumerateDevices?.()) ?? [];
     } catch {
       devices = [];
     }
+    if (finished) return;
     fill(cameraSelect, deviceOptions(devices, "videoinput"), tracks.video?.getSettings?.().deviceId || preferences.cameraId);
     fill(micSelect, deviceOptions(devices, "audioinput"), tracks.audio?.getSettings?.().deviceId || preferences.microphoneId);
   }
