@@ -11,8 +11,10 @@ const ROUTES = [
   { path: "/profile", name: "profile", title: "Profile", auth: true, load: async () => (await import("./screens/profile.js")).mountProfile },
   { path: "/editor", name: "editor", title: "Map editor", auth: true, load: async () => (await import("./screens/editor.js")).mountEditor },
   { path: "/editor/:mapId", name: "editor", title: "Map editor", auth: true, load: async () => (await import("./screens/editor.js")).mountEditor },
-  // Written by the space part of the client; loaded lazily so the rest works without it.
-  { path: "/spaces/:spaceId", name: "space", title: "Space", auth: true, load: async () => (await import("./space/index.js")).mountSpace },
+  // The space, loaded lazily; signed out, a space that lets guests in asks for a name
+  // instead of a sign-in (screens/guest.js).
+  { path: "/spaces/:spaceId", name: "space", title: "Space", load: async () => (await import("./screens/guest.js")).mountSpaceEntry },
+  { path: "/invite/:token", name: "invite", title: "Invitation", load: async () => (await import("./screens/invite.js")).mountInvite },
 ];
 
 const STATUS_LABELS = { available: "Available", busy: "Busy", away: "Away", dnd: "Do not disturb" };

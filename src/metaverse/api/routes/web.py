@@ -31,6 +31,7 @@ PAGE_ROUTES: Final = (
     "/editor",
     "/editor/{map_id}",
     "/spaces/{space_id}",
+    "/invite/{token}",
 )
 # Browsers run module scripts only with a JavaScript type; don't leave it to the host's
 # mime.types (some map .js to text/plain or nothing, and .mjs is often missing).

@@ -49,6 +49,7 @@ export function createPeoplePanel({ onMessage, onFind = () => {} }) {
           person.statusText ? ` · ${person.statusText}` : "",
         ),
       ),
+      person.guest ? h("span", { class: "tag tag-guest", testid: "person-guest", title: "Visiting as a guest" }, "Guest") : null,
       inCall ? h("span", { class: "tag tag-call", testid: "person-in-call" }, "In call") : null,
       status === "dnd" ? h("span", { class: "tag tag-dnd", title: "Do not disturb" }, "DND") : null,
       isMe
@@ -92,7 +93,7 @@ export function createPeoplePanel({ onMessage, onFind = () => {} }) {
       const others = Object.values(state.users).sort((a, b) => displayName(a).localeCompare(displayName(b)));
       // Positions change all the time and are not shown here: rebuild (and lose the focus
       // of a button) only when something shown changed.
-      const shown = [state.me, ...others].filter(Boolean).map((p) => [p.userId, displayName(p), p.avatarUrl, p.status, p.statusText, p.userId in peers]);
+      const shown = [state.me, ...others].filter(Boolean).map((p) => [p.userId, displayName(p), p.avatarUrl, p.status, p.statusText, p.guest, p.userId in peers]);
       const next = JSON.stringify([shown, Object.keys(peers).length > 0]);
       if (next === signature) return;
       signature = next;

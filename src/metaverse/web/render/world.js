@@ -301,11 +301,13 @@ export function createWorld(canvas, { space, grid, onViewport = () => {}, minima
     const name = displayName(p);
     ctx.font = labelFont(p);
     const textW = Math.min(120, ctx.measureText(name).width);
-    const w = textW + 22;
+    ctx.font = GUEST_FONT;
+    const tagW = p.guest ? ctx.measureText(GUEST_TAG).width + 10 : 0;
+    const w = textW + 22 + (tagW ? tagW + 4 : 0);
     const h = 17;
     const cx = (p.at.x + 0.5) * TILE_PX;
     const top = (p.at.y + 1) * TILE_PX - AVATAR_H - 6;
-    return { name, textW, x: cx - w / 2, y: top - h, w, h };
+    return { name, textW, tagW, x: cx - w / 2, y: top - h, w, h };
   }
 
   function drawAvatar(p, inCall) {
@@ -337,7 +339,7 @@ export function createWorld(canvas, { space, grid, onViewport = () => {}, minima
     if (p.status === "dnd") drawDndBadge(ctx, cx + 11, feet - AVATAR_H + 6);
   }
 
-  function drawLabel(p, { name, textW, x, y, w, h }) {
+  function drawLabel(p, { name, textW, tagW, x, y, w, h }) {
     ctx.font = labelFont(p);
     ctx.fillStyle = p.isMe ? "rgb(79 70 229 / 92%)" : "rgb(255 255 255 / 92%)";
     roundRect(ctx, x, y, w, h, 8);
@@ -355,6 +357,16 @@ export function createWorld(canvas, { space, grid, onViewport = () => {}, minima
     ctx.textBaseline = "middle";
     ctx.textAlign = "left";
     ctx.fillText(name, x + 16, y + h / 2 + 0.5, textW);
+    if (tagW) {
+      // A guest: an amber "guest" pill at the end of the label.
+      const tagX = x + w - tagW - 3;
+      ctx.fillStyle = "#fde68a";
+      roundRect(ctx, tagX, y + 2.5, tagW, h - 5, 6);
+      ctx.fill();
+      ctx.font = GUEST_FONT;
+      ctx.fillStyle = "#78350f";
+      ctx.fillText(GUEST_TAG, tagX + 5, y + h / 2 + 0.5);
+    }
   }
 
   function schedule() {
@@ -425,6 +437,9 @@ export function createWorld(canvas, { space, grid, onViewport = () => {}, minima
     },
   };
 }
+
+const GUEST_TAG = "guest";
+const GUEST_FONT = `600 9.5px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
 
 function labelFont(p) {
   return `${p.isMe ? 600 : 500} 11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;

@@ -13,7 +13,7 @@ import { initialChat, reduceChat, unreadByTab } from "./chat.js";
 /** The server's default `METAVERSE_INTEREST_MARGIN`, in tiles. */
 export const INTEREST_MARGIN_TILES = 4;
 
-const PROFILE_FIELDS = ["username", "displayName", "avatarUrl", "status", "statusText"];
+const PROFILE_FIELDS = ["username", "displayName", "avatarUrl", "status", "statusText", "guest"];
 
 export function initialState({ spaceId = null, grid = null } = {}) {
   return {
