@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import NewPage, Platform, SignedUpPage
+from tests.e2e.conftest import NewPage, Platform, SignedUpPage, sign_up
 from tests.e2e.world import (
     Cell,
     Grid,
@@ -83,6 +83,36 @@ def test_a_person_invited_by_link_signs_up_and_meets_the_owner_in_a_call(
     assert {m["userId"]: m["role"] for m in members}[newcomer_id] == "member"
     expect(owner.locator(f'video[data-user-id="{newcomer_id}"]')).to_be_visible()
     assert owner_id != newcomer_id
+
+
+def test_an_invite_is_accepted_by_signing_in_on_its_page_or_with_one_click(
+    platform: Platform, signed_up_page: SignedUpPage, new_page: NewPage
+) -> None:
+    owner = signed_up_page()
+    token = owner.account.token  # type: ignore[attr-defined]
+    space_id, _ = _office(platform, token, "Back office")
+    link = platform.api("POST", f"/space/{space_id}/invites", {"role": "moderator"}, token)
+    # Someone with an account signs in on the invite page.
+    account = sign_up(platform)
+    page = new_page()
+    page.goto(f"/invite/{link['token']}")
+    expect(page.get_by_test_id("invite-role")).to_have_text("Join as a moderator.")
+    page.get_by_test_id("invite-switch").click()
+    expect(page.get_by_test_id("invite-form")).to_have_attribute("data-mode", "signin")
+    page.get_by_test_id("username").fill(account.username)
+    page.get_by_test_id("password").fill(account.password)
+    page.get_by_test_id("invite-submit").click()
+    expect(page).to_have_url(f"{platform.url}/spaces/{space_id}")
+    expect(page.get_by_test_id("device-check")).to_be_visible()
+    # Someone signed in already accepts with one click.
+    signed_in = signed_up_page()
+    signed_in.goto(f"/invite/{link['token']}")
+    signed_in.get_by_test_id("invite-accept").click()
+    expect(signed_in).to_have_url(f"{platform.url}/spaces/{space_id}")
+    members = platform.api("GET", f"/space/{space_id}/members", token=token)["members"]
+    roles = {m["userId"]: m["role"] for m in members}
+    assert roles[account.user_id] == "moderator"
+    assert roles[signed_in.account.user_id] == "moderator"  # type: ignore[attr-defined]
 
 
 def test_links_that_cannot_be_used_say_why(
