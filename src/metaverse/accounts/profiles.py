@@ -29,6 +29,7 @@ async def profile_view(session: AsyncSession, user: User) -> dict[str, Any]:
         "displayName": user.display_name,
         # A guest's row keeps role "user"; the profile says what they are.
         "role": "guest" if user.guest_space_id is not None else user.role,
+        "guest": user.guest_space_id is not None,
         "guestSpaceId": user.guest_space_id,
         "avatarId": user.avatar_id,
         "avatarUrl": avatar.image_url if avatar is not None else None,

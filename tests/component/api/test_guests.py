@@ -81,7 +81,7 @@ async def test_a_guest_reads_their_space_and_profile_and_nothing_else(api: Api) 
     guest_id, guest = await _guest_headers(api, space_id)
     me = (await api.client.get("/api/v1/user/me", headers=guest)).json()
     assert me["id"] == guest_id and me["displayName"] == "Visitor"
-    assert me["role"] == "guest" and me["guestSpaceId"] == space_id
+    assert me["role"] == "guest" and me["guest"] is True and me["guestSpaceId"] == space_id
     assert me["username"].startswith("guest-")
     space = await api.client.get(f"/api/v1/space/{space_id}", headers=guest)
     assert space.status_code == 200
