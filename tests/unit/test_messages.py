@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from metaverse.protocol.codec import ProtocolError, decode
-from metaverse.protocol.messages import MAX_SIGNAL_DEPTH, Chat, SetStatus, Signal
+from metaverse.protocol.messages import MAX_SIGNAL_DEPTH, Chat, MediaState, SetStatus, Signal
 
 # Every string field of every client message, in a payload that is valid otherwise.
 STRING_FIELDS: list[tuple[str, dict[str, Any], str]] = [
@@ -110,3 +110,13 @@ def test_signaling_data_is_relayed_as_sent_up_to_a_depth() -> None:
     too_deep = frame("video-call-signaling", {"to": "u1", "data": nested(300)})
     error = refusal(too_deep)
     assert error.code == "invalid_message" and "nested" in error.message
+
+
+def test_media_state_is_strict_booleans_and_screen_defaults_to_false() -> None:
+    assert decode(frame("media-state", {"audio": False, "video": True})) == MediaState(
+        audio=False, video=True, screen=False
+    )
+    shared = decode(frame("media-state", {"audio": True, "video": False, "screen": True}))
+    assert shared == MediaState(audio=True, video=False, screen=True)
+    for payload in ({"audio": 1, "video": True}, {"audio": True}, {"audio": True, "video": "no"}):
+        assert refusal(frame("media-state", payload)).code == "invalid_message"
