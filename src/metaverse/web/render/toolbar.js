@@ -28,6 +28,24 @@ export function createToolbar({ name, onLobby, onStatus, onMic, onCamera, onShar
   const mic = toggle("mic-toggle", "Mute", onMic);
   const camera = toggle("camera-toggle", "Camera off", onCamera);
   const share = toggle("share-toggle", "Share screen", onShare);
+  // On a phone-sized screen the controls fold into a menu that this button opens.
+  const menu = h(
+    "button",
+    {
+      type: "button",
+      class: "button button-quiet button-small space-menu-toggle",
+      testid: "space-menu",
+      aria: { expanded: "false", controls: "space-controls" },
+      on: {
+        click: () => {
+          const open = menu.getAttribute("aria-expanded") !== "true";
+          menu.setAttribute("aria-expanded", String(open));
+          root.classList.toggle("space-bar-open", open);
+        },
+      },
+    },
+    "☰ Menu",
+  );
   const root = h(
     "div",
     { class: "space-bar", testid: "space-bar" },
@@ -37,9 +55,10 @@ export function createToolbar({ name, onLobby, onStatus, onMic, onCamera, onShar
       "← Lobby",
     ),
     h("h1", { class: "space-title", testid: "space-title" }, name),
+    menu,
     h(
       "div",
-      { class: "space-controls" },
+      { class: "space-controls", id: "space-controls", testid: "space-controls" },
       h("label", { for: "space-status", class: "space-control-label" }, "Status"),
       status,
       h("div", { class: "media-controls", role: "group", aria: { label: "Camera and microphone" } }, mic, camera, share),
@@ -121,6 +140,7 @@ const TERMINAL_TEXT = {
   space_deleted: ["This space was deleted", "Its owner deleted it while you were here."],
   access_revoked: ["You can no longer enter this space", "It is private now, and you are not one of its members."],
   invalid_token: ["Signed out", "Your session ended. Sign in again to enter the space."],
+  account_disabled: ["Signed out", "A platform admin disabled your account, so you were signed out everywhere."],
   load_failed: ["The space could not be opened", ""],
 };
 
