@@ -7,7 +7,7 @@ import re
 import time
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Position, expect
 
 from tests.e2e.conftest import Platform, SignedUpPage, sign_up, store_tokens
 from tests.e2e.test_editor import Grid as EditorGrid
@@ -231,7 +231,7 @@ def test_a_phone_shows_the_map_full_width_a_menu_and_a_tap_walks(
 
 def _cell_point(
     page: Page, world: tuple[int, int], me: tuple[int, int], cell: tuple[int, int]
-) -> dict[str, float]:
+) -> Position:
     """Where `cell` is drawn on the canvas, by the camera's rule (render/camera.js at 100%):
     centred on me, clamped to the world, a world smaller than the view centred."""
     view = page.get_by_test_id("space-canvas").evaluate("c => [c.clientWidth, c.clientHeight]")
