@@ -139,6 +139,12 @@ def test_a_peer_muted_with_the_camera_off_and_the_speaking_outline(
         polling=30,
         timeout=10_000,
     )
+    # His own tile is outlined too: a sign that he is heard.
+    bob.wait_for_function(
+        "() => document.querySelector('[data-testid=local-tile]').classList.contains('speaking')",
+        polling=30,
+        timeout=10_000,
+    )
     # Bob turns his camera on: Ann sees it.
     bob.get_by_test_id("camera-toggle").click()
     expect(bobs_tile).to_have_attribute("data-camera-off", "false")

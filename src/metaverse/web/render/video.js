@@ -232,6 +232,9 @@ export function createVideoPanel({ onPin = () => {}, onUnpin = () => {} } = {}) 
         if (pinnedId === userId) pinned.classList.toggle("speaking", speaking);
       }
     },
+    setLocalSpeaking(speaking) {
+      if (local && local.figure.classList.contains("speaking") !== speaking) local.figure.classList.toggle("speaking", speaking);
+    },
     /** Show `userId`'s video large (null: none). */
     setPinned(userId) {
       pinnedId = userId && tiles.has(userId) ? userId : null;

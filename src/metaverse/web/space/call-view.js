@@ -9,6 +9,8 @@ import { NO_PIN, pinReducer } from "../state/pin.js";
 
 /** How often sound levels are read. */
 const LEVEL_INTERVAL_MS = 100;
+/** The key of my own microphone among the levels (user ids are never empty). */
+const OWN = "";
 
 /**
  * @param {object} options
@@ -56,8 +58,13 @@ export function createCallView({ videos, media, send, inCall, AudioContextImpl =
       if (!gates.has(userId)) gates.set(userId, speakingGate());
       videos.setSpeaking(userId, gates.get(userId).update(track ? levels.level(userId) : 0, now));
     }
+    // Mine too, while my microphone is on: a sign that others hear me.
+    const own = media.audioTrack;
+    levels.watch(OWN, own);
+    if (!gates.has(OWN)) gates.set(OWN, speakingGate());
+    videos.setLocalSpeaking(gates.get(OWN).update(own ? levels.level(OWN) : 0, now));
     for (const userId of [...gates.keys()]) {
-      if (ids.has(userId)) continue;
+      if (ids.has(userId) || userId === OWN) continue;
       gates.delete(userId);
       levels.unwatch(userId);
     }
