@@ -189,6 +189,7 @@ test("a gateway restarting (1012) is left for another at once, not after a backo
 
 for (const [code, closeCode] of [
   ["invalid_token", 4001],
+  ["account_disabled", 4001],
   ["forbidden", 4003],
   ["unknown_space", 4004],
   ["replaced", 4009],

@@ -11,6 +11,8 @@ const ROUTES = [
   { path: "/profile", name: "profile", title: "Profile", auth: true, load: async () => (await import("./screens/profile.js")).mountProfile },
   { path: "/editor", name: "editor", title: "Map editor", auth: true, load: async () => (await import("./screens/editor.js")).mountEditor },
   { path: "/editor/:mapId", name: "editor", title: "Map editor", auth: true, load: async () => (await import("./screens/editor.js")).mountEditor },
+  { path: "/spaces/:spaceId/settings", name: "space-settings", title: "Space settings", auth: true, load: async () => (await import("./screens/space-settings.js")).mountSpaceSettings },
+  { path: "/admin/users", name: "admin-users", title: "Accounts", auth: true, load: async () => (await import("./screens/admin-users.js")).mountAdminUsers },
   // The space, loaded lazily; signed out, a space that lets guests in asks for a name
   // instead of a sign-in (screens/guest.js).
   { path: "/spaces/:spaceId", name: "space", title: "Space", load: async () => (await import("./screens/guest.js")).mountSpaceEntry },
@@ -52,6 +54,7 @@ function renderTopbar({ api }, me) {
     nav,
     link("/", "Lobby", "nav-lobby"),
     me.role === "admin" ? link("/editor", "Map editor", "nav-editor") : null,
+    me.role === "admin" ? link("/admin/users", "Accounts", "nav-users") : null,
     link("/profile", "Profile", "nav-profile"),
   );
   const status = me.status || "available";

@@ -63,6 +63,7 @@ export const TERMINAL_ERRORS = Object.freeze({
   // A close code alone names the first error listed with it.
   space_deleted: 4004,
   access_revoked: 4003,
+  account_disabled: 4001,
   invalid_token: 4001,
   forbidden: 4003,
   unknown_space: 4004,

@@ -31,6 +31,8 @@ PAGE_ROUTES: Final = (
     "/editor",
     "/editor/{map_id}",
     "/spaces/{space_id}",
+    "/spaces/{space_id}/settings",
+    "/admin/users",
     "/invite/{token}",
 )
 # Browsers run module scripts only with a JavaScript type; don't leave it to the host's

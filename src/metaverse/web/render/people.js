@@ -13,7 +13,7 @@ const FINDING = [
   ["Wave", "wave", "Call them over"],
 ];
 
-export function createPeoplePanel({ onMessage, onFind = () => {} }) {
+export function createPeoplePanel({ onMessage, onFind = () => {}, onEditProfile = () => {} }) {
   const count = h("span", { class: "space-count", testid: "people-count" }, "0");
   const list = h("ul", { class: "people-list", testid: "people-list" });
   const root = h(
@@ -53,7 +53,18 @@ export function createPeoplePanel({ onMessage, onFind = () => {} }) {
       inCall ? h("span", { class: "tag tag-call", testid: "person-in-call" }, "In call") : null,
       status === "dnd" ? h("span", { class: "tag tag-dnd", title: "Do not disturb" }, "DND") : null,
       isMe
-        ? null
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "button button-quiet button-small person-edit",
+              testid: "edit-profile",
+              title: "Change your name, status text or avatar",
+              aria: { label: "Edit your profile" },
+              on: { click: () => onEditProfile() },
+            },
+            "Edit",
+          )
         : h(
             "button",
             {

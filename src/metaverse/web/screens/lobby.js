@@ -1,8 +1,12 @@
 // The lobby (/): my spaces, spaces I joined, public spaces, and a form to create a space.
+// Each card has a menu: settings (owners and moderators), rename and delete (owners),
+// copy link (everyone).
 
 import { describeError } from "../api.js";
 import { field, h, imageOr, replace, say, statusLine } from "../dom.js";
+import { confirmByName, promptText } from "./dialogs.js";
 import { formatDimensions, parseDimensions } from "./editor-model.js";
+import { copyText, menuButton } from "./menu.js";
 
 const SECTIONS = [
   { key: "mine", title: "My spaces", empty: "You have no spaces yet: create one with the form.", path: "/space/all" },
@@ -15,7 +19,27 @@ export function thumbnailPlaceholder(name) {
   return () => h("div", { class: "thumb-placeholder", "aria-hidden": "true" }, initial);
 }
 
-function spaceCard(space) {
+/** The caller's role in a space of a lobby section: "owner", "moderator", "member" or null. */
+export function roleIn(sectionKey, space) {
+  if (sectionKey === "mine") return "owner";
+  return space.role ?? null;
+}
+
+function cardMenu(space, role, actions) {
+  const manages = role === "owner" || role === "moderator";
+  return menuButton({
+    label: `Actions for ${space.name}`,
+    testid: "space-card-menu",
+    items: [
+      manages && { label: "Settings", testid: "space-card-settings", onSelect: () => actions.settings(space) },
+      role === "owner" && { label: "Rename…", testid: "space-card-rename", onSelect: () => actions.rename(space) },
+      { label: "Copy link", testid: "space-card-copy", onSelect: () => actions.copy(space) },
+      role === "owner" && { label: "Delete…", testid: "space-card-delete", danger: true, onSelect: () => actions.remove(space) },
+    ],
+  });
+}
+
+function spaceCard(space, role, actions) {
   const { width, height } = parseDimensions(space.dimensions) ?? {};
   return h(
     "li",
@@ -30,6 +54,7 @@ function spaceCard(space) {
         space.visibility === "private" ? h("span", { class: "badge" }, "Private") : null,
         space.role && space.role !== "member" ? h("span", { class: "badge badge-quiet" }, space.role) : null,
       ),
+      h("span", { class: "card-menu" }, cardMenu(space, role, actions)),
     ),
     h(
       "div",
@@ -49,11 +74,11 @@ function spaceCard(space) {
   );
 }
 
-function section({ key, title, empty }, spaces, error) {
+function section({ key, title, empty }, spaces, error, actions) {
   const body = error
     ? h("p", { class: "notice notice-error", role: "alert" }, describeError(error))
     : spaces.length
-      ? h("ul", { class: "space-grid" }, spaces.map(spaceCard))
+      ? h("ul", { class: "space-grid" }, spaces.map((space) => spaceCard(space, roleIn(key, space), actions)))
       : h("p", { class: "empty" }, empty);
   return h(
     "section",
@@ -157,28 +182,71 @@ async function settle(promise) {
   }
 }
 
+export function spaceLink(spaceId, origin = location.origin) {
+  return `${origin}/spaces/${encodeURIComponent(spaceId)}`;
+}
+
 export async function mountLobby(root, ctx) {
-  const { api, me } = ctx;
+  const { api, me, navigate } = ctx;
   const greeting = me ? `Hello, ${me.displayName || me.username}.` : "Hello.";
   const sections = h("div", { class: "lobby-sections", "aria-busy": "true" }, h("p", { class: "loading" }, "Loading spaces…"));
   const aside = h("aside", { class: "lobby-aside" });
+  const notice = statusLine("lobby-status");
   root.append(
     h(
       "div",
       { class: "lobby", testid: "lobby" },
       h("div", { class: "page-head" }, h("div", {}, h("h1", {}, "Lobby"), h("p", {}, greeting, " Pick a space to enter, or create one."))),
+      notice,
       h("div", { class: "lobby-layout" }, sections, aside),
     ),
   );
 
-  const [mine, joined, pub, maps] = await Promise.all([
-    ...SECTIONS.map((s) => settle(api.get(s.path))),
-    settle(api.get("/maps")),
-  ]);
-  const lists = dedupeSpaces(mine.value?.spaces ?? [], joined.value?.spaces ?? [], pub.value?.spaces ?? []);
-  const errors = { mine: mine.error, joined: joined.error, public: pub.error };
-  replace(sections, SECTIONS.map((s) => section(s, lists[s.key], errors[s.key])));
-  sections.removeAttribute("aria-busy");
-  replace(aside, createForm(ctx, maps.value?.maps ?? []));
+  const actions = {
+    settings: (space) => navigate(`/spaces/${encodeURIComponent(space.id)}/settings`),
+    async rename(space) {
+      const name = await promptText({ title: "Rename space", label: "Name", value: space.name, testid: "rename-space" });
+      if (!name) return;
+      try {
+        await api.patch(`/space/${encodeURIComponent(space.id)}`, { name });
+        say(notice, `Renamed to “${name}”.`, "ok");
+        await load();
+      } catch (error) {
+        say(notice, describeError(error), "error");
+      }
+    },
+    async copy(space) {
+      const copied = await copyText(spaceLink(space.id));
+      say(notice, copied ? `Link to “${space.name}” copied.` : spaceLink(space.id), copied ? "ok" : "info");
+    },
+    async remove(space) {
+      const sure = await confirmByName({
+        title: `Delete “${space.name}”?`,
+        text: "The space, its map, members, invite links and chat go for everyone, and anyone in it is sent out. This can't be undone.",
+        name: space.name,
+        confirmLabel: "Delete space",
+      });
+      if (!sure) return;
+      try {
+        await api.del(`/space/${encodeURIComponent(space.id)}`);
+        say(notice, `“${space.name}” was deleted.`, "ok");
+        await load();
+      } catch (error) {
+        say(notice, describeError(error), "error");
+      }
+    },
+  };
+
+  async function load() {
+    const [mine, joined, pub] = await Promise.all(SECTIONS.map((s) => settle(api.get(s.path))));
+    const lists = dedupeSpaces(mine.value?.spaces ?? [], joined.value?.spaces ?? [], pub.value?.spaces ?? []);
+    const errors = { mine: mine.error, joined: joined.error, public: pub.error };
+    replace(sections, SECTIONS.map((s) => section(s, lists[s.key], errors[s.key], actions)));
+    sections.removeAttribute("aria-busy");
+  }
+
+  const maps = settle(api.get("/maps"));
+  await load();
+  replace(aside, createForm(ctx, (await maps).value?.maps ?? []));
   return { unmount() {} };
 }

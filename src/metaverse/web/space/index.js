@@ -7,6 +7,7 @@ import { createScope, h, replace } from "../dom.js";
 import { createGateway } from "../net/gateway.js";
 import { createChatPanel } from "../render/chat.js";
 import { createPeoplePanel } from "../render/people.js";
+import { createProfileDialog } from "../render/profile-dialog.js";
 import { createBanner, createNotices, createToolbar, terminalView } from "../render/toolbar.js";
 import { createVideoPanel } from "../render/video.js";
 import { createWorld, displayName } from "../render/world.js";
@@ -97,7 +98,19 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
     onShare: () => media.toggleShare().catch((error) => notices.show("share", `Screen sharing did not start: ${error.message}`)),
   });
   const videos = createVideoPanel({ onPin: (userId) => callView.pin(userId), onUnpin: () => callView.unpin() });
+  let avatars = null;
+  const profileDialog = createProfileDialog({
+    loadAvatars: async () => (avatars ??= (await api.get("/avatars")).avatars),
+    async onSave(changes) {
+      const saved = await api.patch("/user/me", changes);
+      // The gateway's `profile` frame says it to everyone; this shows it here even before.
+      dispatch({ type: "client/profile", payload: saved });
+      refreshUser?.();
+    },
+  });
+  scope.add(() => profileDialog.close());
   const people = createPeoplePanel({
+    onEditProfile: () => profileDialog.open(state.me),
     onMessage: (userId) => chat.actions.pickDirect(userId),
     onFind(action, userId) {
       if (action === "locate") world.locate(userId);
