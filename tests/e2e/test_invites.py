@@ -179,3 +179,19 @@ def test_a_guest_enters_with_a_name_calls_and_chats(
     assert _connected(guest) == guest_id
     guest.goto("/")
     expect(guest).to_have_url(f"{platform.url}/login")
+
+    # When the guest token is about to expire, the visit ends and the entry comes back.
+    guest.evaluate(
+        """(spaceId) => {
+          const key = `metaverse.guest.${spaceId}`;
+          const visit = JSON.parse(sessionStorage.getItem(key));
+          sessionStorage.setItem(key, JSON.stringify({ ...visit, expiresAt: Date.now() + 32000 }));
+        }""",
+        space_id,
+    )
+    guest.goto(f"/spaces/{space_id}")
+    join(guest)
+    expect(guest.get_by_test_id("guest-notice")).to_have_text(
+        "Your guest visit has ended. Enter again to come back.", timeout=10_000
+    )
+    expect(guest.get_by_test_id("guest-form")).to_be_visible()

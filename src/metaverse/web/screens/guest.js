@@ -5,7 +5,7 @@
 
 import { describeError } from "../api.js";
 import { field, h, replace, say, statusLine } from "../dom.js";
-import { createGuestApiClient, forgetGuestVisit, readGuestVisit, storeGuestVisit } from "../guest.js";
+import { GUEST_MARGIN_MS, createGuestApiClient, forgetGuestVisit, readGuestVisit, storeGuestVisit } from "../guest.js";
 
 async function guestEntry(spaceId) {
   const response = await fetch(`/api/v1/space/${encodeURIComponent(spaceId)}/guests`, { headers: { accept: "application/json" } });
@@ -15,9 +15,11 @@ async function guestEntry(spaceId) {
 export async function mountSpaceEntry(root, ctx) {
   const { api, navigate, spaceId } = ctx;
   let space = null; // the mounted space screen's handle
+  let expiry = null; // ends the visit when the guest token expires
   const mountSpace = async (extra) => (await import("../space/index.js")).mountSpace(root, { ...ctx, ...extra });
   const handle = {
     unmount() {
+      clearTimeout(expiry);
       space?.unmount?.();
       space = null;
     },
@@ -28,31 +30,42 @@ export async function mountSpaceEntry(root, ctx) {
   }
 
   async function enter(visit) {
-    const guestApi = createGuestApiClient({
-      visit,
-      onExpired() {
-        forgetGuestVisit(sessionStorage, spaceId);
-        handle.unmount();
-        replace(root);
-        showForm("Your guest visit has ended. Enter again to come back.");
-      },
-    });
-    space = await mountSpace({ api: guestApi, me: null, refreshUser: null });
+    let mounting = true; // the space waits for its device check until "Join"
+    let endPending = false;
+    let ended = false;
+    const end = () => {
+      if (mounting) {
+        endPending = true;
+        return;
+      }
+      if (ended) return;
+      ended = true;
+      forgetGuestVisit(sessionStorage, spaceId);
+      handle.unmount();
+      if (!root.isConnected) return; // the person went elsewhere meanwhile
+      replace(root);
+      offerEntry("Your guest visit has ended. Enter again to come back.");
+    };
+    // The token is good until `expiresAt` (less a margin); the visit ends then, or when
+    // the server refuses it sooner (after the device check, if it is still open).
+    expiry = setTimeout(end, Math.max(0, visit.expiresAt - GUEST_MARGIN_MS - Date.now()));
+    space = await mountSpace({ api: createGuestApiClient({ visit, onExpired: end }), me: null, refreshUser: null });
+    mounting = false;
+    if (endPending) end();
   }
 
-  const stored = readGuestVisit(sessionStorage, spaceId, Date.now());
-  if (stored) {
-    await enter(stored);
-    return handle;
-  }
-  const entry = await guestEntry(spaceId);
-  if (!entry.guests) {
-    const next = `/spaces/${encodeURIComponent(spaceId)}`;
-    navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
-    return handle;
+  /** The entry form if the space (still) lets guests in; else off to sign in. */
+  async function offerEntry(notice) {
+    const entry = await guestEntry(spaceId);
+    if (!entry.guests) {
+      const next = `/spaces/${encodeURIComponent(spaceId)}`;
+      navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
+      return;
+    }
+    showForm(entry, notice);
   }
 
-  function showForm(notice) {
+  function showForm(entry, notice) {
     const name = h("input", { type: "text", name: "displayName", autocomplete: "nickname", maxlength: 64, testid: "guest-name" });
     const error = statusLine("guest-error", "error");
     const note = statusLine("guest-notice", "warn");
@@ -111,6 +124,8 @@ export async function mountSpaceEntry(root, ctx) {
     name.focus();
   }
 
-  showForm();
+  const stored = readGuestVisit(sessionStorage, spaceId, Date.now());
+  if (stored) await enter(stored);
+  else await offerEntry();
   return handle;
 }
