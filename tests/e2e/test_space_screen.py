@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.e2e.conftest import Platform, SignedUpPage
-from tests.e2e.world import Grid, dress, enter, position, user_id, walk
+from tests.e2e.world import Grid, dress, enter, join, position, user_id, walk
 
 # In the demo office: a free cell right above a desk (the desk covers (13, 10) and (14, 10)).
 ABOVE_DESK = (13, 9)
@@ -131,7 +131,7 @@ def test_status_dnd_chat_tabs_history_and_microphone(
     expect(bob.get_by_test_id("chat-unread-space")).to_be_hidden()
 
     # A direct message from the people list.
-    bob.locator(f'[data-testid=person][data-user-id="{user_id(ann)}"] button').click()
+    bob.locator(f'[data-testid=person][data-user-id="{user_id(ann)}"] .person-message').click()
     expect(bob.get_by_test_id("chat-tab-direct")).to_have_attribute("aria-selected", "true")
     bob.locator("input[name=message]").fill("psst")
     bob.locator("input[name=message]").press("Enter")
@@ -139,6 +139,7 @@ def test_status_dnd_chat_tabs_history_and_microphone(
 
     # History comes from the API when a tab opens, also after a reload.
     bob.reload()
+    join(bob)
     expect(bob.get_by_test_id("space-screen")).to_have_attribute("data-connection", "connected")
     bob.get_by_test_id("chat-tab-space").click()
     expect(bob.get_by_test_id("chat-log")).to_contain_text("all hands at three")
