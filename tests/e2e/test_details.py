@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Position, expect
+from playwright.sync_api import Browser, Page, Position, Response, expect
 
 from tests.e2e.conftest import Platform, SignedUpPage, sign_up, store_tokens
 from tests.e2e.test_editor import Grid as EditorGrid
@@ -117,28 +118,55 @@ def test_direct_unread_opens_its_conversation_and_survives_a_reload(
     _direct(bob, user_id(ana), "first from Bob")
     unread = ana.get_by_test_id("chat-unread-direct")
     expect(unread).to_have_text("1")
-    ana.get_by_test_id("chat-tab-direct").click()
-    expect(ana.get_by_test_id("chat-direct-select")).to_have_value(user_id(bob))
-    expect(ana.get_by_test_id("chat-log")).to_contain_text("first from Bob")
-    expect(unread).to_be_hidden()
-    time.sleep(1.5)  # the read position goes to the server a second after it settles
+    with ana.expect_response(_read_position(stored=True)):  # a second after it settles
+        ana.get_by_test_id("chat-tab-direct").click()
+        expect(ana.get_by_test_id("chat-direct-select")).to_have_value(user_id(bob))
+        expect(ana.get_by_test_id("chat-log")).to_contain_text("first from Bob")
+        expect(unread).to_be_hidden()
     ana.get_by_test_id("chat-tab-space").click()
 
     _direct(bob, user_id(ana), "second from Bob")
     expect(unread).to_have_text("1")
-    time.sleep(0.5)  # stored by the consumer
-    ana.reload()
-    join(ana)
-    expect(ana.get_by_test_id("chat-unread-direct")).to_have_text("1")
-    ana.get_by_test_id("chat-tab-direct").click()
-    expect(ana.get_by_test_id("chat-direct-select")).to_have_value(user_id(bob))
-    expect(ana.get_by_test_id("chat-log")).to_contain_text("second from Bob")
-    time.sleep(1.5)
-    ana.reload()
-    join(ana)
-    expect(ana.get_by_test_id("space-screen")).to_have_attribute("data-connection", "connected")
-    time.sleep(1)  # the counts have come back by now
-    expect(ana.get_by_test_id("chat-unread-direct")).to_be_hidden()
+    _wait_stored(platform, token_of(bob), user_id(ana), "second from Bob")
+    with ana.expect_response(_read_position(stored=False)):
+        ana.reload()
+        join(ana)
+    expect(unread).to_have_text("1")
+    with ana.expect_response(_read_position(stored=True)):
+        ana.get_by_test_id("chat-tab-direct").click()
+        expect(ana.get_by_test_id("chat-direct-select")).to_have_value(user_id(bob))
+        expect(ana.get_by_test_id("chat-log")).to_contain_text("second from Bob")
+    with ana.expect_response(_read_position(stored=False)) as counts:
+        ana.reload()
+        join(ana)
+    assert counts.value.json()["conversations"] == [
+        {"key": f"direct:{user_id(bob)}", "messageId": ANY_ID, "unread": 0}
+    ]
+    expect(unread).to_be_hidden()
+
+
+class _AnyId:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and len(other) == 26
+
+
+ANY_ID = _AnyId()
+
+
+def _read_position(*, stored: bool) -> Callable[[Response], bool]:
+    """A predicate for the answer to PUT /chat/read (`stored`) or GET /chat/read."""
+    method = "PUT" if stored else "GET"
+    return lambda r: "/api/v1/chat/read" in r.url and r.request.method == method and r.ok
+
+
+def _wait_stored(platform: Platform, token: str, other: str, text: str) -> None:
+    """Wait until the consumer has stored a direct message (history shows it)."""
+    for _ in range(50):
+        history = platform.api("GET", f"/dm/{other}/messages", token=token)["messages"]
+        if any(m["text"] == text for m in history):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} was never stored")
 
 
 def test_an_expired_session_says_so_on_the_sign_in_page(
