@@ -582,8 +582,11 @@ class Gateway:
         with the users here where they stood; the other gateways' users follow (`Resync`)."""
         space_id = bridge.space_id
         host = await self._host(space_id, epoch)
-        if self.bridges.get(space_id) is bridge:
-            del self.bridges[space_id]
+        if self.bridges.get(space_id) is not bridge:
+            # Another take-over of this bridge (a join here, the lease check) came first
+            # and moved its users; joining them again would replace them (4009).
+            return
+        del self.bridges[space_id]
         if host is None:
             bridge.close_all("unknown_space", "no space has that id", codes.CLOSE_UNKNOWN_SPACE)
             return
