@@ -184,3 +184,25 @@ async def test_room_messages_count_for_members(api: Api) -> None:
     assert await _unread(api, b, space_id) == {}
     await api.client.post(f"/api/v1/chatroom/{room_id}/join", headers=b)
     assert await _unread(api, b, space_id) == {f"room:{room_id}": (None, 1)}
+
+
+async def test_a_guest_keeps_read_positions_in_their_space(api: Api) -> None:
+    a_id, a = await api.user()
+    space_id = await _space(api, a)
+    await api.client.patch(f"/api/v1/space/{space_id}", json={"guests": True}, headers=a)
+    entry = await api.client.post(
+        f"/api/v1/space/{space_id}/guests", json={"displayName": "Visitor"}
+    )
+    assert entry.status_code == 200, entry.text
+    guest_id = entry.json()["userId"]
+    guest = {"authorization": f"Bearer {entry.json()['token']}"}
+    messages = Messages(api, space_id)
+    low, high = sorted((a_id, guest_id))
+    first = await messages.put(a_id, "direct", f"dm:{low}:{high}", to=guest_id)
+    await messages.put(a_id, "direct", f"dm:{low}:{high}", to=guest_id)
+    await messages.store()
+    assert (await _mark(api, guest, first)).status_code == 200
+    assert await _unread(api, guest, space_id) == {f"direct:{a_id}": (first, 1)}
+    other = await _space(api, a)
+    refused = await api.client.get(f"/api/v1/chat/read?spaceId={other}", headers=guest)
+    assert refused.status_code == 403

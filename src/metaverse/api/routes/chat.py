@@ -158,14 +158,14 @@ class ReadBody(Body):
 
 
 @router.put("/chat/read", responses=errors(404))
-async def mark_read(body: ReadBody, user: CurrentUser, session: Session, context: Context) -> Any:
+async def mark_read(body: ReadBody, user: Participant, session: Session, context: Context) -> Any:
     now = datetime.fromtimestamp(context.clock.now(), UTC)
     return await reads.do_mark_read(session, user, body.message_id, now=now)
 
 
 @router.get("/chat/read")
 async def list_reads(
-    user: CurrentUser,
+    user: Participant,
     session: Session,
     space_id: Annotated[str, Query(alias="spaceId", max_length=64)],
 ) -> Any:
