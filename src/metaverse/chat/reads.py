@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metaverse.accounts.tokens import Principal
-from metaverse.chat.rooms import load_room
+from metaverse.chat.rooms import is_room_member, load_room
 from metaverse.db.models import ChatMessage, ChatRead, ChatRoom, ChatRoomMember
 from metaverse.errors import UnknownId
 from metaverse.spaces.access import check_enter, load_space
@@ -138,6 +138,8 @@ async def list_unread(session: AsyncSession, principal: Principal, space_id: str
             room = await session.get(ChatRoom, conversation[5:])
             if room is None or room.space_id != space.id:
                 continue
+            if room.private and not await is_room_member(session, room.id, me):
+                continue  # left since: no longer theirs to read
         count = await _unread_count(session, conversation, me, after)
         answer.append({"key": key, "messageId": after, "unread": count})
     return {"conversations": answer}

@@ -179,11 +179,16 @@ async def test_room_messages_count_for_members(api: Api) -> None:
     )
     room_id = room.json()["id"]
     messages = Messages(api, space_id)
-    await messages.put(a_id, "room", f"room:{room_id}", room_id=room_id)
+    first = await messages.put(a_id, "room", f"room:{room_id}", room_id=room_id)
     await messages.store()
     assert await _unread(api, b, space_id) == {}
     await api.client.post(f"/api/v1/chatroom/{room_id}/join", headers=b)
     assert await _unread(api, b, space_id) == {f"room:{room_id}": (None, 1)}
+    # A private room left behind no longer counts, though its position stays.
+    await api.client.patch(f"/api/v1/chatroom/{room_id}", json={"private": True}, headers=a)
+    assert (await _mark(api, b, first)).status_code == 200
+    await api.client.post(f"/api/v1/chatroom/{room_id}/leave", headers=b)
+    assert await _unread(api, b, space_id) == {}
 
 
 async def test_a_guest_keeps_read_positions_in_their_space(api: Api) -> None:
