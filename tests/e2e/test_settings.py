@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import Platform, SignedUpPage
+from tests.e2e.conftest import Platform, SignedUpPage, sign_up
 from tests.e2e.world import enter, user_id
 
 SMALL_VIEWPORT = {"width": 1280, "height": 720}
@@ -153,7 +153,10 @@ def test_an_admin_disables_an_account_and_its_open_space_signs_out(
 ) -> None:
     admin = signed_up_page(admin=True)
     dan = signed_up_page()
+    platform.api("PATCH", "/user/me", {"displayName": "Grace Brook"}, token_of(admin))
     platform.api("PATCH", "/user/me", {"displayName": "Dan Brook"}, token_of(dan))
+    for name in ("Erin Brook", "Finn Brook"):
+        platform.api("PATCH", "/user/me", {"displayName": name}, sign_up(platform).token)
     space_id = platform.api(
         "POST", "/space", {"name": "Hall", "dimensions": "10x6"}, token_of(dan)
     )["spaceId"]
@@ -163,13 +166,22 @@ def test_an_admin_disables_an_account_and_its_open_space_signs_out(
     admin.goto("/")
     admin.get_by_test_id("nav-users").click()
     expect(admin.get_by_test_id("admin-users")).to_be_visible()
-    admin.get_by_test_id("users-search").fill(username_of(dan))
-    row = admin.locator(f"[data-testid=user-row][data-user-id='{user_id(dan)}']")
-    expect(admin.get_by_test_id("user-row")).to_have_count(1)
-    expect(row).to_contain_text("Dan Brook")
-    admin.get_by_test_id("users-search").fill("")
-    expect(admin.get_by_test_id("user-row").first).to_be_visible()
+    # The search finds display names whatever their case (and usernames).
+    admin.get_by_test_id("users-search").fill("brook")
+    rows = admin.get_by_test_id("user-row")
+    expect(rows).to_have_count(4)
+    expect(rows.filter(has_text="Dan Brook")).to_have_count(1)
+    admin.get_by_test_id("users-search").fill(username_of(dan).upper())
+    expect(rows).to_have_count(1)
+    admin.get_by_test_id("users-search").fill("brook")
+    expect(rows).to_have_count(4)
 
+    finn = rows.filter(has_text="Finn Brook")
+    finn.get_by_test_id("user-role-toggle").click()
+    admin.get_by_test_id("confirm-role").get_by_role("button", name="Make admin").click()
+    expect(finn).to_have_attribute("data-role", "admin")
+
+    row = admin.locator(f"[data-testid=user-row][data-user-id='{user_id(dan)}']")
     row.get_by_test_id("user-disable-toggle").click()
     dialog = admin.get_by_test_id("confirm-disable")
     expect(dialog).to_contain_text(username_of(dan))
@@ -180,13 +192,13 @@ def test_an_admin_disables_an_account_and_its_open_space_signs_out(
     expect(error).to_have_attribute("data-reason", "account_disabled")
     expect(error).to_contain_text("Signed out")
 
-    # Promoting someone else works from the same list; the admin can't disable themselves.
+    # The admin can't disable themselves.
     me = admin.locator(f"[data-testid=user-row][data-user-id='{user_id(admin)}']")
     expect(me.get_by_test_id("user-disable-toggle")).to_be_disabled()
     admin.mouse.move(0, 0)
     admin.screenshot(path=str(artefacts / "admin-users.png"))
 
-    # Dan's session is over: the lobby sends him to sign in, where he is refused.
+    # Dan's session is over: the lobby sends him to sign in.
     dan.get_by_test_id("space-error-lobby").click()
     expect(dan).to_have_url(re.compile(r"/login"))
 

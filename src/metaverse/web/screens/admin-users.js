@@ -148,7 +148,9 @@ export async function mountAdminUsers(root, { api, me }) {
   async function change(user, body, tr, done) {
     try {
       const updated = await api.patch(`/admin/users/${encodeURIComponent(user.id)}`, body);
-      tr.replaceWith(row(updated));
+      // The list may have been read again meanwhile (a search): update the row shown now.
+      const shownRow = tr.isConnected ? tr : body.querySelector(`tr[data-user-id="${CSS.escape(user.id)}"]`);
+      shownRow?.replaceWith(row(updated));
       say(notice, done(updated), "ok");
     } catch (error) {
       say(notice, describeError(error), "error");
