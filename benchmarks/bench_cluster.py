@@ -153,6 +153,7 @@ class ClusterLoad(bench_gateway.Load):
             self.walk(joined, start, start + FAILOVER_WARMUP_S + FAILOVER_WAIT_S * 2)
         )
         await asyncio.sleep(FAILOVER_WARMUP_S)
+        lease = lease_of(self.plan["redis_url"], self.plan["space_id"])
         os.kill(self.plan["host_pid"], signal.SIGKILL)
         self.killed_at = killed = time.perf_counter()
         survivors = [bot for bot in joined if self.gateway_of[bot.user_id] != 0]
@@ -186,6 +187,7 @@ class ClusterLoad(bench_gateway.Load):
             "survivors_seen_again": len(seen),
             "all_seen_again_s": max(seen) if seen else None,
             "rejected": sum(bot.rejected for bot in joined),
+            "lease_at_kill": lease,
         }
 
     async def run_joins(self, pipe: Pipe) -> dict[str, Any]:
@@ -268,6 +270,7 @@ class Run:
         self.spaces: dict[int, list[str]] = {}  # crowd size: spaces not used yet
         self.tag = uuid.uuid4().hex[:8]  # gateway ids unique on the shared Redis
         self.scenarios = 0
+        self.logs: list[list[str]] = []  # the last scenario's gateways', once they stopped
 
     def publishes(self) -> int:
         """PUBLISH commands the shared Redis has run so far."""
@@ -281,6 +284,12 @@ class Run:
         calls: int = stats.get("cmdstat_publish", {}).get("calls", 0)
         return calls
 
+    def lease(self, space_id: str) -> str | None:
+        return lease_of(self.env["REDIS_URL"], space_id)
+
+    def _keep_logs(self, gateways: list[harness.RoleProcess]) -> None:
+        self.logs = [gateway.log_tail().splitlines() for gateway in gateways]
+
     def space(self, crowd: int) -> str:
         return self.spaces[crowd].pop()
 
@@ -288,9 +297,10 @@ class Run:
     def gateways(self, count: int, **settings: str) -> Iterator[list[harness.RoleProcess]]:
         """`count` fresh gateways (ids unique to the scenario), always stopped."""
         self.scenarios += 1
+        started: list[harness.RoleProcess] = []
         with contextlib.ExitStack() as stack:
+            stack.callback(self._keep_logs, started)
             stack.enter_context(harness.services_held(exclusive=False))
-            started = []
             for n in range(count):
                 env = {
                     **self.env,
@@ -300,6 +310,18 @@ class Run:
                 gateway = harness.RoleProcess("gateway", env, self.workdir, name=f"gw{n}")
                 started.append(stack.enter_context(gateway))
             yield started
+
+
+def lease_of(redis_url: str, space_id: str) -> str | None:
+    """The space's lease as Redis holds it ("{gateway} {epoch}"), None when free."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        held = client.get(f"lease:space:{space_id}")
+    finally:
+        client.close()
+    return held.decode() if isinstance(held, bytes) else held
 
 
 def host_of(gateways: Sequence[harness.RoleProcess], space_id: str) -> int | None:
@@ -530,6 +552,7 @@ def run_failover(run: Run, trial: int, ttl_s: float, args: argparse.Namespace) -
             warmup_s=FAILOVER_WARMUP_S,
             measure_s=0.0,
             host_pid=gateways[0].pid,
+            redis_url=run.env["REDIS_URL"],
         )
         row["users_by_gateway"] = [plan["gateways"].count(n) for n in range(FAILOVER_GATEWAYS)]
         with load(plan) as pipe:
@@ -537,6 +560,7 @@ def run_failover(run: Run, trial: int, ttl_s: float, args: argparse.Namespace) -
             if joins["joined"] != clients:
                 raise RuntimeError(f"{clients - joins['joined']} users could not join: {joins}")
             check_host(gateways, plan["space_id"])
+            lease = run.lease(plan["space_id"])
             for gateway in gateways:
                 gateway.settle()
             pipe.send("go")
@@ -546,6 +570,9 @@ def run_failover(run: Run, trial: int, ttl_s: float, args: argparse.Namespace) -
             done = harness.receive(pipe, 60)
         row["gateway_logs"] = [g.log_tail().splitlines() for g in gateways]
     row.update({k: v for k, v in done.items() if not k.startswith("load_gc")})
+    # The host changed before the kill: its lease lapsed (a gateway starved of CPU for
+    # longer than the TTL fails to renew it), and the trial timed something else.
+    row["lapsed_before_kill"] = row.pop("lease_at_kill") != lease
     for key in ("recovered_s", "rejoined_s", "all_seen_again_s"):
         row[key] = harness.rounded(row[key], 3)
     row["scenario_s"] = round(harness.now() - began, 1)
@@ -732,7 +759,14 @@ def failover_table(rows: list[dict[str, Any]]) -> list[str]:
                 notes.append(f"TTL {ttl:g} s, trial {row['trial']}: failed: {row['error']}")
             elif row.get("recovered_s") is None:
                 notes.append(f"TTL {ttl:g} s, trial {row['trial']}: no move came through")
-            elif row["survivors_cut"] or row["survivors_seen_again"] < row["survivors"]:
+            elif row["lapsed_before_kill"]:
+                notes.append(
+                    f"TTL {ttl:g} s, trial {row['trial']}: the lease lapsed before the kill "
+                    "(the machine starved the host): not a failover after a kill"
+                )
+            if row.get("survivors_cut") or row.get("survivors_seen_again", 0) < row.get(
+                "survivors", 0
+            ):
                 notes.append(
                     f"TTL {ttl:g} s, trial {row['trial']}: {row['survivors_cut']} survivors cut, "
                     f"{row['survivors_seen_again']} of {row['survivors']} seen moving again"
@@ -809,10 +843,10 @@ def run_one(run: Run, part: str, what: Any, args: argparse.Namespace) -> dict[st
             return run_failover(run, what[0], what[1], args)
         return run_joins(run, what, args)
     except (RuntimeError, TimeoutError, OSError) as error:
-        keys = {"walk": "setup", "joins": "gateways"}
+        failed = {"error": str(error), "gateway_logs": run.logs}
         if part == "failover":
-            return {"trial": what[0], "ttl_s": what[1], "error": str(error)}
-        return {keys[part]: what, "error": str(error)}
+            return {"trial": what[0], "ttl_s": what[1], **failed}
+        return {{"walk": "setup", "joins": "gateways"}[part]: what, **failed}
 
 
 def main(argv: list[str] | None = None) -> int:

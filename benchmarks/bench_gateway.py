@@ -199,22 +199,27 @@ class Load:
         assert bot.joined is not None
         payload: dict[str, Any] = {"spaceId": self.plan["space_id"], "token": bot.token}
         payload["capabilities"] = self.plan["capabilities"]
-        await ws.send(json.dumps({"type": "join", "payload": payload}))
         try:
+            await ws.send(json.dumps({"type": "join", "payload": payload}))
             async with asyncio.timeout(JOIN_TIMEOUT_S):
                 frames = await bot.joined
+            first = frames[0]
+            if first["type"] != "space-joined":
+                self.join_errors[first["payload"].get("code", first["type"])] += 1
+                await ws.close()
+                return
+            viewport = bot.plan_loop(first["payload"]["spawn"]["x"], first["payload"]["spawn"]["y"])
+            if "interest" in self.plan["capabilities"]:
+                await ws.send(json.dumps({"type": "viewport", "payload": viewport}))
         except TimeoutError:
             self.join_errors["timeout"] += 1
             await ws.close()
             return
-        first = frames[0]
-        if first["type"] != "space-joined":
-            self.join_errors[first["payload"].get("code", first["type"])] += 1
-            await ws.close()
+        except ConnectionClosed as closed:
+            # The server closed it while it joined: say how.
+            received = closed.rcvd
+            self.join_errors[f"closed {received.code if received else 1006}"] += 1
             return
-        viewport = bot.plan_loop(first["payload"]["spawn"]["x"], first["payload"]["spawn"]["y"])
-        if "interest" in self.plan["capabilities"]:
-            await ws.send(json.dumps({"type": "viewport", "payload": viewport}))
         bot.ws = ws
         self.readers.append(asyncio.create_task(self.watch(bot)))
 
