@@ -21,6 +21,7 @@ message, so a late or repeated message converges on what the database says.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Container, Coroutine, Mapping
 from typing import Any, Final
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 SPACE_DELETED: Final = "space_deleted"
 ACCESS_REVOKED: Final = "access_revoked"
 ACCOUNT_DISABLED: Final = "account_disabled"
+# How long a disabling is remembered for joins that read the account just before it.
+DISABLED_MEMORY_S: Final = 60.0
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -80,6 +83,8 @@ class Controls:
         self._stale: set[SpaceId] = set()
         # Spaces deleted while this gateway was loading them: the load must not go live.
         self.deleted_while_loading: set[SpaceId] = set()
+        # Accounts disabled lately, with when (loop time).
+        self._disabled: dict[UserId, float] = {}
 
     def receive(self, data: bytes) -> None:
         """One message from the control channel."""
@@ -115,7 +120,17 @@ class Controls:
         host.close_all(SPACE_DELETED, "this space was deleted", CLOSE_UNKNOWN_SPACE)
         self._drop(space_id)
 
+    def disabled_since(self, user_id: UserId, started_s: float) -> bool:
+        """Whether the account was disabled at or after `started_s` (loop time): a join
+        that read it before then must not go on."""
+        at_s = self._disabled.get(user_id)
+        return at_s is not None and at_s >= started_s
+
     def _account_disabled(self, user_id: UserId) -> None:
+        now_s = asyncio.get_running_loop().time()
+        for old in [u for u, at_s in self._disabled.items() if at_s < now_s - DISABLED_MEMORY_S]:
+            del self._disabled[old]
+        self._disabled[user_id] = now_s
         text = "this account was disabled"
         for host in list(self._hosts.values()):
             connection = host.connections.get(user_id)

@@ -351,6 +351,7 @@ class Gateway:
     async def _join(self, connection: Connection, message: m.Join) -> None:
         if connection.joined:
             raise ProtocolError("already_joined", "this connection has joined a space already")
+        started_s = asyncio.get_running_loop().time()
         if self.draining:
             self._refuse(
                 connection, "restarting", "this gateway is restarting", codes.CLOSE_RESTART
@@ -405,6 +406,15 @@ class Gateway:
         if place is None or connection.closing:
             self._refuse(
                 connection, "unknown_space", "no space has that id", codes.CLOSE_UNKNOWN_SPACE
+            )
+            return
+        if self.controls.disabled_since(UserId(principal.user_id), started_s):
+            # Disabled while this join read the database.
+            self._refuse(
+                connection,
+                "account_disabled",
+                "this account was disabled",
+                codes.CLOSE_INVALID_TOKEN,
             )
             return
         connection.accept(frozenset(accepted_capabilities(message.capabilities)))

@@ -13,7 +13,9 @@ import pytest
 
 from metaverse.api.app import create_app
 from metaverse.api.context import ApiContext
+from metaverse.core.ids import SpaceId
 from metaverse.db.models import User
+from metaverse.gateway.directory import UserProfile
 from metaverse.protocol.control import AccountDisabled
 from tests.component.gateway.clusters import CAPS, Cluster, frame_of
 from tests.component.gateway.conftest import World
@@ -94,3 +96,28 @@ async def test_a_disabled_account_bridged_to_another_gateway_is_closed(
     assert (await ann.closed())[0] == 4001
     assert (await frame_of(bob, "user-left"))["userId"] == ann_id
     await bob.quiet()
+
+
+async def test_an_account_disabled_while_its_join_reads_the_database_is_refused(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    space_id = await world.space()
+    ann_id, ann_token = await world.user()
+    directory = world.gateway.directory
+    read_profile = directory.profile
+
+    async def profile_then_disabled(user_id: str) -> UserProfile | None:
+        profile = await read_profile(user_id)  # read while the account is still enabled
+        world.gateway.controls.apply(AccountDisabled(user_id=user_id))
+        return profile
+
+    monkeypatch.setattr(directory, "profile", profile_then_disabled)
+    client = await world.connect()
+    await client.send("join", {"spaceId": space_id, "token": ann_token})
+    assert (await client.expect("error"))["code"] == "account_disabled"
+    assert (await client.closed())[0] == 4001
+    assert ann_id not in world.gateway.hosts[SpaceId(space_id)].connections
+    # A join that starts afterwards (the account enabled again, say) is not held back.
+    monkeypatch.setattr(directory, "profile", read_profile)
+    _, joined = await world.join(space_id, ann_token)
+    assert joined["userId"] == ann_id
