@@ -16,6 +16,8 @@ GUEST_ROUTES = {
     ("GET", "/api/v1/space/{space_id}/messages"),
     ("GET", "/api/v1/dm/{user_id}/messages"),
     ("GET", "/api/v1/rtc/ice-servers"),
+    ("PUT", "/api/v1/chat/read"),
+    ("GET", "/api/v1/chat/read"),
 }
 
 
