@@ -10,6 +10,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Platform, SignedUpPage, sign_up
+from tests.e2e.world import join
 
 
 def token_of(page: Page) -> str:
@@ -47,6 +48,7 @@ def test_create_a_space_from_the_demo_map_and_enter_it(
     assert space["name"] == "Team office"
     assert space["mapId"] == office["id"]
     assert space["dimensions"] == office["dimensions"]
+    join(page)  # the device check opens first; then the space
 
     # A blank one too, private, so the lobby shows both kinds of card.
     platform.api(
