@@ -109,3 +109,35 @@ def test_the_minimap_and_zoom(
     expect(level).to_have_text("75%")
     ann.wait_for_timeout(300)
     ann.screenshot(path=str(artefacts / "minimap.png"))
+
+
+def shown(page: Page) -> tuple[int, int, int, int]:
+    x, y, w, h = (
+        int(n) for n in page.get_by_test_id("space-canvas").get_attribute("data-view").split(",")
+    )  # type: ignore[union-attr]
+    return x, y, w, h
+
+
+def test_locate_shows_someone_far_away(platform: Platform, signed_up_page: SignedUpPage) -> None:
+    ann = signed_up_page()
+    bob = signed_up_page()
+    token = ann.account.token  # type: ignore[attr-defined]
+    space_id = platform.api(
+        "POST", "/space", {"name": "Hall", "dimensions": "120x20", "visibility": "public"}, token
+    )["spaceId"]
+    grid = Grid(platform.api("GET", f"/space/{space_id}", token=token))
+    enter(ann, space_id)
+    enter(bob, space_id)
+    walk(bob, grid, (110, 10))
+    bx, by = position(bob)
+    x, _, w, _ = shown(ann)
+    assert not (x <= bx < x + w), "bob starts out of ann's view"
+    person_row(ann, bob).get_by_role("button", name="Locate", exact=True).click()  # type: ignore[attr-defined]
+    ann.wait_for_function(
+        """([bx, by]) => {
+          const [x, y, w, h] = document.querySelector('[data-testid=space-canvas]').dataset.view.split(',').map(Number);
+          return x <= bx && bx < x + w && y <= by && by < y + h;
+        }""",
+        arg=[bx, by],
+        timeout=5000,
+    )

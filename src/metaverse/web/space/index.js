@@ -25,6 +25,8 @@ import { createWalker } from "./keyboard.js";
 const STYLESHEET = "/web/space/space.css";
 /** Viewport frames are sent at most this often while the camera glides. */
 const VIEWPORT_MIN_MS = 100;
+/** How long the whole space is asked for before finding someone, before the view again. */
+const SEE_EVERYONE_MS = 1000;
 /** How long a call lost with the connection is kept, waiting for it to come back. */
 const RESUME_GRACE_MS = 8000;
 
@@ -113,6 +115,7 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
     onEditProfile: () => profileDialog.open(state.me),
     onMessage: (userId) => chat.actions.pickDirect(userId),
     onFind(action, userId) {
+      if (action !== "wave") seeEveryone();
       if (action === "locate") world.locate(userId);
       else if (action === "walkTo") finder.walkToUser(userId);
       else if (action === "follow") finder.follow(userId);
@@ -329,8 +332,22 @@ function build(root, layout, stage, { space, profile, spaceId, api, config, navi
     stage.append(overlay);
   }
 
+  /**
+   * With an area of interest, where people outside the view stand is only known from when
+   * they left it. Before finding someone, ask once for the whole space (the gateway answers
+   * with `interest-enter` for everyone, where they are now); the camera's next view narrows
+   * it again.
+   */
+  function seeEveryone() {
+    if (gateway?.send(protocol.viewport({ x: 0, y: 0, width: grid.width, height: grid.height }))) {
+      lastViewportSent = performance.now();
+      scope.timeout(() => world.viewport && sendViewport(world.viewport), SEE_EVERYONE_MS);
+    }
+  }
+
   function sendViewport(rect) {
     dispatch({ type: "client/viewport", payload: rect });
+    canvas.dataset.view = `${rect.x},${rect.y},${rect.width},${rect.height}`; // the tiles shown
     const wait = lastViewportSent + VIEWPORT_MIN_MS - performance.now();
     if (viewportTimer) return;
     if (wait > 0) {
