@@ -4,11 +4,15 @@ disturbed)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from websockets.sync.client import connect
+from websockets.typing import Origin
 
-from tests.e2e.conftest import Platform, SignedUpPage
+from tests.e2e.conftest import Platform, SignedUpPage, sign_up
 from tests.e2e.world import Grid, enter, position, user_id, walk
 
 WALL_X = 6
@@ -112,9 +116,8 @@ def test_the_minimap_and_zoom(
 
 
 def shown(page: Page) -> tuple[int, int, int, int]:
-    x, y, w, h = (
-        int(n) for n in page.get_by_test_id("space-canvas").get_attribute("data-view").split(",")
-    )  # type: ignore[union-attr]
+    view = page.get_by_test_id("space-canvas").get_attribute("data-view") or "0,0,0,0"
+    x, y, w, h = (int(n) for n in view.split(","))
     return x, y, w, h
 
 
@@ -141,3 +144,39 @@ def test_locate_shows_someone_far_away(platform: Platform, signed_up_page: Signe
         arg=[bx, by],
         timeout=5000,
     )
+
+
+def test_in_a_crowd_only_the_people_near_me_are_named(
+    platform: Platform, signed_up_page: SignedUpPage
+) -> None:
+    ann = signed_up_page()
+    token = ann.account.token  # type: ignore[attr-defined]
+    space_id = platform.api(
+        "POST", "/space", {"name": "Crowd", "dimensions": "30x12", "visibility": "public"}, token
+    )["spaceId"]
+    grid = Grid(platform.api("GET", f"/space/{space_id}", token=token))
+    enter(ann, space_id)
+    walk(ann, grid, (28, 1))
+    canvas = ann.get_by_test_id("space-canvas")
+    with contextlib.ExitStack() as stack:
+
+        def arrive(count: int, first: int) -> None:
+            """`count` others join over plain WebSockets, in a row along the bottom."""
+            for n in range(first, first + count):
+                account = sign_up(platform)
+                ws = stack.enter_context(
+                    connect(platform.ws_url, origin=Origin(platform.url), max_queue=None)
+                )
+                at = {"x": 2 + n, "y": 11}
+                payload = {"spaceId": space_id, "token": account.token, "resume": at}
+                ws.send(json.dumps({"type": "join", "payload": payload}))
+                assert json.loads(ws.recv(timeout=10))["type"] == "space-joined"
+
+        # A few people far from me: everyone is named.
+        arrive(5, 0)
+        expect(ann.get_by_test_id("people-count")).to_have_text("6")
+        expect(canvas).to_have_attribute("data-named", "6")
+        # A crowd (17 in view): only me, and whoever stands within 3 tiles, are named.
+        arrive(11, 5)
+        expect(ann.get_by_test_id("people-count")).to_have_text("17")
+        expect(canvas).to_have_attribute("data-named", "1")

@@ -285,6 +285,7 @@ export function createWorld(canvas, { space, grid, onViewport = () => {}, minima
         Math.hypot(p.at.x - me.x, p.at.y - me.y) <= NAMED_WITHIN_TILES ||
         (hovered && Math.round(p.at.x) === hovered.x && Math.round(p.at.y) === hovered.y),
     );
+    canvas.dataset.named = String(named.length); // a hook for tests: how many names show
     // Labels of people standing close would overlap: nudge later ones up until they fit.
     const placedLabels = [];
     for (const p of [...named].reverse()) {
