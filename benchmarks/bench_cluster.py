@@ -153,7 +153,7 @@ class ClusterLoad(bench_gateway.Load):
             self.walk(joined, start, start + FAILOVER_WARMUP_S + FAILOVER_WAIT_S * 2)
         )
         await asyncio.sleep(FAILOVER_WARMUP_S)
-        lease = lease_of(self.plan["redis_url"], self.plan["space_id"])
+        lease, left_s = lease_of(self.plan["redis_url"], self.plan["space_id"])
         os.kill(self.plan["host_pid"], signal.SIGKILL)
         self.killed_at = killed = time.perf_counter()
         survivors = [bot for bot in joined if self.gateway_of[bot.user_id] != 0]
@@ -188,6 +188,8 @@ class ClusterLoad(bench_gateway.Load):
             "all_seen_again_s": max(seen) if seen else None,
             "rejected": sum(bot.rejected for bot in joined),
             "lease_at_kill": lease,
+            # What the lease had left when the host died: a survivor can take it after that.
+            "lease_left_s": left_s,
         }
 
     async def run_joins(self, pipe: Pipe) -> dict[str, Any]:
@@ -285,7 +287,7 @@ class Run:
         return calls
 
     def lease(self, space_id: str) -> str | None:
-        return lease_of(self.env["REDIS_URL"], space_id)
+        return lease_of(self.env["REDIS_URL"], space_id)[0]
 
     def _keep_logs(self, gateways: list[harness.RoleProcess]) -> None:
         self.logs = [gateway.log_tail().splitlines() for gateway in gateways]
@@ -312,16 +314,18 @@ class Run:
             yield started
 
 
-def lease_of(redis_url: str, space_id: str) -> str | None:
-    """The space's lease as Redis holds it ("{gateway} {epoch}"), None when free."""
+def lease_of(redis_url: str, space_id: str) -> tuple[str | None, float]:
+    """The space's lease as Redis holds it ("{gateway} {epoch}", None when free), and the
+    seconds it has left."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
     try:
         held = client.get(f"lease:space:{space_id}")
+        left_ms = client.pttl(f"lease:space:{space_id}")
     finally:
         client.close()
-    return held.decode() if isinstance(held, bytes) else held
+    return (held.decode() if isinstance(held, bytes) else held), max(0, left_ms) / 1000
 
 
 def host_of(gateways: Sequence[harness.RoleProcess], space_id: str) -> int | None:
@@ -573,7 +577,7 @@ def run_failover(run: Run, trial: int, ttl_s: float, args: argparse.Namespace) -
     # The host changed before the kill: its lease lapsed (a gateway starved of CPU for
     # longer than the TTL fails to renew it), and the trial timed something else.
     row["lapsed_before_kill"] = row.pop("lease_at_kill") != lease
-    for key in ("recovered_s", "rejoined_s", "all_seen_again_s"):
+    for key in ("recovered_s", "rejoined_s", "all_seen_again_s", "lease_left_s"):
         row[key] = harness.rounded(row[key], 3)
     row["scenario_s"] = round(harness.now() - began, 1)
     return row
@@ -738,12 +742,28 @@ def walk_table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def failover_table(rows: list[dict[str, Any]]) -> list[str]:
-    cells = [["TTL s", "trials", "median s", "max s", "each trial s", "new host seen s"]]
+    cells = [
+        [
+            "TTL s",
+            "trials",
+            "median s",
+            "max s",
+            "each trial s",
+            "new host seen s",
+            "lease left s",
+            "after expiry s",
+        ]
+    ]
     notes = []
     for ttl in sorted({row["ttl_s"] for row in rows}, reverse=True):
         trials = [row for row in rows if row["ttl_s"] == ttl]
         times = [row["recovered_s"] for row in trials if row.get("recovered_s") is not None]
         rejoined = [row["rejoined_s"] for row in trials if row.get("rejoined_s") is not None]
+        timed = [row for row in trials if row.get("recovered_s") is not None]
+        # What the lease had left at the kill, and the time from its expiry to the first
+        # move through (up to a third of the TTL until a bridge looks, then the take-over).
+        left = [row["lease_left_s"] for row in timed]
+        after = [row["recovered_s"] - row["lease_left_s"] for row in timed]
         cells.append(
             [
                 f"{ttl:g}",
@@ -752,6 +772,8 @@ def failover_table(rows: list[dict[str, Any]]) -> list[str]:
                 fmt(max(times) if times else None, "{:.2f}"),
                 " ".join(f"{t:.2f}" for t in times),
                 fmt(statistics.median(rejoined) if rejoined else None, "{:.2f}"),
+                fmt(statistics.median(left) if left else None, "{:.2f}"),
+                fmt(statistics.median(after) if after else None, "{:.2f}"),
             ]
         )
         for row in trials:
