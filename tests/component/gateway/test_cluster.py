@@ -232,3 +232,38 @@ async def test_a_user_who_comes_back_while_the_handoff_is_read_waits_for_it(
     again, _ = await coming_back
     assert (await frame_of(again, "call-joined"))["callId"] == call["callId"]
     await bob.quiet(0.3)
+
+
+async def test_joins_racing_a_take_over_leave_the_bridged_users_in_place(
+    cluster_of: Callable[..., Any],
+) -> None:
+    cluster: Cluster = await cluster_of(2)
+    first, second = cluster.nodes
+    space_id = await first.space(12, 12)
+    _, ann_token = await first.user("ann")
+    _, bob_token = await first.user("bob")
+    await first.join(space_id, ann_token, capabilities=CAPS)
+    bob, _ = await second.join(space_id, bob_token, capabilities=CAPS)
+    await cluster.crash(0)
+    cluster.clock.advance(TTL_S + 0.01)  # the host's lease is gone
+    # Several people reach the survivor at once, before its own lease check: each join
+    # finds the lease free, and one take-over of the bridge must serve them all.
+    tokens = [(await first.user(f"new{n}"))[1] for n in range(5)]
+    directory = second.gateway.directory
+    read = directory.space_map
+    release = asyncio.Event()
+
+    async def slow_space_map(space: str) -> Any:
+        await release.wait()  # the take-over reads the space while the others arrive
+        return await read(space)
+
+    directory.space_map = slow_space_map  # type: ignore[method-assign,assignment]
+    joining = [asyncio.create_task(second.join(space_id, t, capabilities=CAPS)) for t in tokens]
+    await asyncio.sleep(0.3)
+    release.set()
+    joined = await asyncio.gather(*joining)
+    assert len(joined) == 5
+    assert cluster.hosts(space_id) == [1]
+    frames = await bob.drain(0.3)
+    assert all(f["type"] != "error" for f in frames), frames
+    assert bob.ws.close_code is None
