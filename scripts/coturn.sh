@@ -9,7 +9,6 @@ set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-POLICY=/usr/sbin/policy-rc.d
 
 do_status() {
     command -v turnserver >/dev/null && turnserver --version >/dev/null 2>&1
@@ -18,22 +17,7 @@ do_status() {
 do_install() {
     do_status && return 0
     is_root || die "need root to install coturn"
-    # policy-rc.d exiting 101 tells invoke-rc.d (called by the package's postinst)
-    # not to start the service. An existing policy is left as it is.
-    local ours=0
-    if [[ ! -e "$POLICY" ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$POLICY"
-        chmod 0755 "$POLICY"
-        ours=1
-    fi
-    local status=0
-    (apt_install coturn) || status=$?
-    ((ours)) && rm -f "$POLICY"
-    ((status == 0)) || exit "$status"
-    # On hosts with systemd, keep the unit from starting at boot as well.
-    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-        systemctl disable --now coturn >/dev/null 2>&1 || true
-    fi
+    apt_install_quiet_service coturn coturn
     do_status || die "coturn installed but turnserver does not run"
 }
 

@@ -39,6 +39,25 @@ apt_install() {
     fi
 }
 
+# apt_install_quiet_service PKG UNIT: install a package that ships a system service, without
+# starting that service: policy-rc.d exiting 101 tells invoke-rc.d (called by the package's
+# postinst) not to start it (an existing policy is left as it is), and where systemd runs
+# the unit is kept from starting at boot too. The project runs its own instance.
+apt_install_quiet_service() {
+    local package="$1" unit="$2" policy=/usr/sbin/policy-rc.d ours=0 status=0
+    if [[ ! -e "$policy" ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 0755 "$policy"
+        ours=1
+    fi
+    (apt_install "$package") || status=$?
+    ((ours)) && rm -f "$policy"
+    ((status == 0)) || exit "$status"
+    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+        systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    fi
+}
+
 # port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
 port_open() {
     timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
