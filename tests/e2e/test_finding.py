@@ -126,12 +126,13 @@ def test_locate_shows_someone_far_away(platform: Platform, signed_up_page: Signe
     bob = signed_up_page()
     token = ann.account.token  # type: ignore[attr-defined]
     space_id = platform.api(
-        "POST", "/space", {"name": "Hall", "dimensions": "120x20", "visibility": "public"}, token
+        "POST", "/space", {"name": "Hall", "dimensions": "64x20", "visibility": "public"}, token
     )["spaceId"]
     grid = Grid(platform.api("GET", f"/space/{space_id}", token=token))
     enter(ann, space_id)
     enter(bob, space_id)
-    walk(bob, grid, (110, 10))
+    walk(ann, grid, (2, 10))
+    walk(bob, grid, (60, 10))
     bx, by = position(bob)
     x, _, w, _ = shown(ann)
     assert not (x <= bx < x + w), "bob starts out of ann's view"
