@@ -128,3 +128,34 @@ async def frame_of(client: Client, type_: str, timeout_s: float = 3.0) -> dict[s
             if frame["type"] == type_:
                 payload: dict[str, Any] = frame["payload"]
                 return payload
+
+
+@dataclass
+class Pair:
+    """Ann on the first node (the space's host) and Bob on the second, in one call."""
+
+    space_id: str
+    ann_id: str
+    ann_token: str
+    ann: Client
+    ann_joined: dict[str, Any]
+    bob_id: str
+    bob_token: str
+    bob: Client
+    call: dict[str, Any]
+
+
+async def pair_in_a_call(cluster: Cluster, host: int = 0, bridge: int = 1) -> Pair:
+    """Ann joins through node `host` (so it hosts the space), Bob through node `bridge`
+    on her cell: they are in one call."""
+    maker = cluster.maker
+    space_id = await maker.space(10, 10)
+    ann_id, ann_token = await maker.user("ann")
+    bob_id, bob_token = await maker.user("bob")
+    ann, ann_joined = await cluster.nodes[host].join(space_id, ann_token, capabilities=CAPS)
+    bob, _ = await cluster.nodes[bridge].join(
+        space_id, bob_token, capabilities=CAPS, resume={**ann_joined["spawn"]}
+    )
+    call = await frame_of(bob, "call-joined")
+    await frame_of(ann, "call-joined")
+    return Pair(space_id, ann_id, ann_token, ann, ann_joined, bob_id, bob_token, bob, call)

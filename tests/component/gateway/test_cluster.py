@@ -10,7 +10,7 @@ from typing import Any
 
 from metaverse.core.ids import SpaceId
 from metaverse.gateway.bridge import SpaceBridge
-from tests.component.gateway.clusters import CAPS, TTL_S, Cluster, frame_of
+from tests.component.gateway.clusters import CAPS, TTL_S, Cluster, frame_of, pair_in_a_call
 
 
 async def test_the_contract_exchange_with_its_clients_on_two_gateways(
@@ -143,16 +143,16 @@ async def test_a_draining_host_hands_its_space_over_and_nobody_else_notices(
     cluster_of: Callable[..., Any],
 ) -> None:
     cluster: Cluster = await cluster_of(2)
-    first, second = cluster.nodes
-    space_id = await first.space(10, 10)
-    ann_id, ann_token = await first.user("ann")
-    bob_id, bob_token = await first.user("bob")
-    ann, ann_joined = await first.join(space_id, ann_token, capabilities=CAPS)
-    bob, _ = await second.join(
-        space_id, bob_token, capabilities=CAPS, resume={**ann_joined["spawn"]}
+    second = cluster.nodes[1]
+    pair = await pair_in_a_call(cluster)
+    space_id, ann_id, ann_token, ann, ann_joined = (
+        pair.space_id,
+        pair.ann_id,
+        pair.ann_token,
+        pair.ann,
+        pair.ann_joined,
     )
-    call = await frame_of(bob, "call-joined")
-    await frame_of(ann, "call-joined")
+    bob_id, bob, call = pair.bob_id, pair.bob, pair.call
     await asyncio.sleep(TTL_S)  # both gateways have reported themselves live
     assert cluster.hosts(space_id) == [0]
     await cluster.drain(0)
@@ -204,15 +204,15 @@ async def test_a_user_who_comes_back_while_the_handoff_is_read_waits_for_it(
     cluster_of: Callable[..., Any],
 ) -> None:
     cluster: Cluster = await cluster_of(2)
-    first, second = cluster.nodes
-    space_id = await first.space(10, 10)
-    _, ann_token = await first.user("ann")
-    _, bob_token = await first.user("bob")
-    ann, ann_joined = await first.join(space_id, ann_token, capabilities=CAPS)
-    bob, _ = await second.join(
-        space_id, bob_token, capabilities=CAPS, resume={**ann_joined["spawn"]}
+    second = cluster.nodes[1]
+    pair = await pair_in_a_call(cluster)
+    space_id, ann_token, ann, bob, call = (
+        pair.space_id,
+        pair.ann_token,
+        pair.ann,
+        pair.bob,
+        pair.call,
     )
-    call = await frame_of(bob, "call-joined")
     await asyncio.sleep(TTL_S)
     # The successor reads the space slowly: ann's new join reaches it meanwhile.
     directory = second.gateway.directory
