@@ -49,7 +49,6 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -660,17 +659,6 @@ def start_at_log_end(broker: str, group: str) -> None:
         consumer.close()
 
 
-def migrate(env: dict[str, str], workdir: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "metaverse", "migrate"],
-        env=env,
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-
-
 # Measuring.
 
 
@@ -924,7 +912,7 @@ def run_mode(
                 METAVERSE_CONSUMER_GROUP=group,
             )
             start_at_log_end(services["METAVERSE_TEST_KAFKA_BROKER"], group)
-        migrate(env, workdir)
+        harness.migrate(env, workdir)
         from metaverse.settings import normalise_database_url
 
         database = Database(normalise_database_url(url))

@@ -937,14 +937,7 @@ def main(argv: list[str] | None = None) -> int:
                 DATABASE_URL=url,
                 REDIS_URL=services["METAVERSE_TEST_REDIS_URL"],
             )
-            subprocess.run(
-                [sys.executable, "-m", "metaverse", "migrate"],
-                env=env,
-                cwd=workdir,
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
+            harness.migrate(env, workdir)
             crowds = [crowd_of(part, args) for part, _ in chosen]
             users, ids = asyncio.run(
                 bench_gateway.populate(workdir / "data", max(crowds), crowds, database_url=url)

@@ -132,6 +132,18 @@ def load_collector() -> Iterator[CollectorPauses]:
         gc.callbacks.remove(pauses)
 
 
+def migrate(env: dict[str, str], workdir: Path) -> None:
+    """`metaverse migrate` with `env`, in `workdir` (no stray .env file is read)."""
+    subprocess.run(
+        [sys.executable, "-m", "metaverse", "migrate"],
+        env=env,
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
