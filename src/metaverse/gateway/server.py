@@ -397,6 +397,8 @@ class Gateway:
         place: SpaceHost | SpaceBridge | None
         if self.cluster is None:
             place = await self._host(space_id)
+        elif (known := self.chat_space(space_id)) is not None:
+            place = known  # hosted or bridged here already: no need to ask Redis who hosts it
         else:
             lease = await self.cluster.place(space_id)
             if lease.holder == self.cluster.id:
