@@ -16,6 +16,8 @@ from tests.component.gateway.clusters import Cluster
 from tests.component.gateway.conftest import Client
 
 CLIENTS = 4
+SIDE = 8  # the space: 8 by 8 tiles, nothing in the way
+MOVE_BURST = 20  # METAVERSE_MOVE_RATE_PER_S's burst: the fake clock never refills it
 CAPS = ["presence", "proximity"]
 STEPS = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0), "jump": (3, 0)}
 
@@ -93,9 +95,18 @@ async def run(cluster_of: Callable[..., Any], script: list[Command]) -> None:
             await node.stop()
 
 
+async def refused(client: Client, picture: Picture) -> None:
+    """Fold the client's frames up to the `movement-rejected` it has coming."""
+    while True:
+        frame = await client.recv(3.0)
+        picture.fold(frame)
+        if frame["type"] == "movement-rejected":
+            return
+
+
 async def play(cluster: Cluster, script: list[Command]) -> None:
     maker = cluster.maker
-    space_id = await maker.space(8, 8)
+    space_id = await maker.space(SIDE, SIDE)
     clients: list[tuple[Client, Picture]] = []
     for index in range(CLIENTS):
         user_id, token = await maker.user(f"p{index}")
@@ -105,13 +116,28 @@ async def play(cluster: Cluster, script: list[Command]) -> None:
         picture.fold({"type": "space-joined", "payload": joined})
         clients.append((client, picture))
     await settle(clients)
+    moves = [0] * CLIENTS
     for who, action in script:
         client, picture = clients[who]
         if action in STEPS:
             dx, dy = STEPS[action]
             target = (picture.at[0] + dx, picture.at[1] + dy)
-            picture.at = target  # as a client predicts; a refusal corrects it
+            moves[who] += 1
             await client.send("move", {"x": target[0], "y": target[1]})
+            # A client predicts the moves it knows to be legal, as the browser does. One it
+            # knows will be refused (too far, off the map, over the rate), it sends and then
+            # waits for the answer: a refusal arriving after later moves were sent would put
+            # it back where it stood before them, and nothing tells a mover that a move was
+            # accepted.
+            if (
+                abs(dx) + abs(dy) == 1
+                and 0 <= target[0] < SIDE
+                and 0 <= target[1] < SIDE
+                and moves[who] <= MOVE_BURST
+            ):
+                picture.at = target
+            else:
+                await refused(client, picture)
         else:
             await client.send("status", {"status": action})
     await settle(clients)
