@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # share hands a new space to the least-loaded live gateway instead of hosting it.
     host_load_threshold: float = Field(0.8, gt=0, le=1)
     gateway_capacity: int = Field(2000, ge=1)
+    # What one gateway sends another (a host's frames, a bridge's commands) waits at most
+    # this long under load, to leave in one message with what follows (0: every loop turn).
+    gateway_linger_ms: float = Field(1.0, ge=0, le=50)
     # How long a stopping gateway (SIGTERM) may take to hand its spaces over before it
     # closes its connections with 1012 (service restart).
     drain_timeout_s: float = Field(10.0, ge=0, le=300)

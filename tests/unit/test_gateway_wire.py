@@ -9,7 +9,7 @@ from metaverse.protocol.codec import loads
 from metaverse.protocol.gateways import (
     Attach,
     Close,
-    Command,
+    Commands,
     Detach,
     Frames,
     GatewayMessage,
@@ -41,7 +41,11 @@ PLAIN_SEAT = UserSeat("u2", {}, "available", "", (), False, True)
 MESSAGES: list[GatewayMessage] = [
     Attach("s1", "gw-b", SEAT),
     Attach("s1", "gw-b", PLAIN_SEAT),
-    Command("s1", "gw-b", "u1", '{"type":"move","payload":{"x":1,"y":2}}'),
+    Commands(
+        "s1",
+        "gw-b",
+        (("u1", '{"type":"move","payload":{"x":1,"y":2}}'), ("u2", '{"type":"reject-move"}')),
+    ),
     Detach("s1", "gw-b", "u1"),
     Detach("s1", "gw-b", "u1", resume=True),
     Resync("s1", "gw-b", 7, (SEAT, PLAIN_SEAT)),
@@ -76,6 +80,8 @@ def test_messages_keep_their_defaults_when_older_senders_leave_them_out() -> Non
         b'{"v":1,"k":"teleport"}',
         b'{"v":1,"k":"detach","space_id":"s","gateway":"g"}',
         b'{"v":1,"k":"frames","space_id":"s","epoch":1,"items":[[1,["u"]]]}',
+        b'{"v":1,"k":"commands","space_id":"s","gateway":"g","commands":[["u",1]]}',
+        b'{"v":1,"k":"commands","space_id":"s","gateway":"g","commands":[["u"]]}',
         b'{"v":1,"k":"attach","space_id":"s","gateway":"g","seat":{"user":"u"}}',
     ],
 )

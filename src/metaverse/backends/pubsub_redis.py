@@ -1,12 +1,12 @@
-"""Pub/sub on Redis: publishing through one queue, sent as pipelines on pooled
-connections; receiving on one dedicated subscriber connection that a background task
-reads, reconnects and resubscribes.
+"""Pub/sub on Redis: publishing through one queue, sent in rounds on one connection;
+receiving on one dedicated subscriber connection that a background task reads, reconnects
+and resubscribes. Both connections speak RESP directly (`resp.RespConnection`: this is
+the hot path between gateways).
 
 Publishes are queued and sent in order by one task, all that queued up during the
 previous round trip at once: the messages of one channel go as one Redis message, a
 sequence of frames (a 4-byte big-endian length, then the data), which subscribers split
-again. Under load, a Redis message (and a round trip) then carries many messages, which
-matters because redis-py spends tens of microseconds on each one, on both sides; order
+again. Under load, a Redis message (and a round trip) then carries many messages; order
 per channel is kept.
 
 Redis keeps nothing for a disconnected subscriber: what is published while this client
@@ -22,25 +22,28 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
-from typing import Any, Final
+from typing import Final
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import PubSub as RedisSubscriber
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from metaverse.backends.pubsub import GAP, Inbox, Message, PubSubUnavailable, check_message
+from metaverse.backends.resp import RespConnection, RespError
 
 log = logging.getLogger(__name__)
 
-_LOST: Final = (RedisConnectionError, RedisTimeoutError, OSError)
+_LOST: Final = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 _READ_WAIT_S: Final = 1.0
 # A silent subscriber connection is pinged after this long, and given up on (then
 # reconnected) when nothing at all has come back for three times as long.
 _IDLE_PING_S: Final = 5.0
 _RECONNECT_BACKOFF_S: Final = (0.05, 0.1, 0.2, 0.5, 1.0)
+# A round of publishes that finds its connection broken (a restarted Redis closed it) is
+# sent again on a new one, this many times, after these pauses.
+_PUBLISH_RETRY_S: Final = (0.05, 0.1)
 _PIPELINE_MAX: Final = 1000  # publishes sent in one round trip at most
 _FRAMES_MAX_BYTES: Final = 1 << 20  # a Redis message of several frames stays about this size
 _LENGTH_BYTES: Final = 4
@@ -50,21 +53,21 @@ _Outgoing = tuple[str, bytes, asyncio.Future[None]]
 
 class RedisPubSub:
     def __init__(self, url: str, *, timeout_s: float = 5.0, queue_size: int = 10_000) -> None:
+        self._url = url
         self._timeout_s = timeout_s
-        options: dict[str, Any] = {"socket_connect_timeout": timeout_s}
-        # Publishing retries twice, quickly: enough for a pooled connection that a
-        # restarted Redis closed; a Redis that is down fails the call in bounded time.
+        # Readiness pings only: redis-py, retrying twice quickly (enough for a pooled
+        # connection that a restarted Redis closed); a Redis that is down fails the call
+        # in bounded time.
         self._client = aioredis.from_url(
             url,
             socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-            **options,
         )
-        # The subscriber never retries inside redis-py: the reading task reconnects.
-        self._subscriber = aioredis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
+        self._publisher: RespConnection | None = None
         self._channels: set[str] = set()
         self._confirmations: dict[str, list[asyncio.Future[None]]] = {}
-        self._connection: RedisSubscriber | None = None
+        self._connection: RespConnection | None = None
         self._swap = asyncio.Lock()  # (re)connecting and sending (un)subscribe commands
         self._reading: asyncio.Task[None] | None = None
         self.inbox = Inbox(queue_size)
@@ -86,22 +89,13 @@ class RedisPubSub:
         return sent
 
     async def _publish_queued(self) -> None:
-        """Send what is queued, in order, a pipeline per round trip, until nothing is."""
+        """Send what is queued, in order, a round per round trip, until nothing is."""
         outgoing = self._outgoing
         batch: list[_Outgoing] = []
         try:
             while outgoing:
                 batch = [outgoing.popleft() for _ in range(min(len(outgoing), _PIPELINE_MAX))]
-                failure: str | None = None
-                try:
-                    async with self._client.pipeline(transaction=False) as pipe:
-                        for channel, payload in framed((c, d) for c, d, _ in batch):
-                            pipe.publish(channel, payload)
-                        await pipe.execute()
-                except _LOST as error:
-                    failure = f"Redis is unreachable: {error}"
-                except Exception as error:  # the publishers decide what a failure means
-                    failure = f"Redis refused to publish: {error}"
+                failure = await self._publish_round(framed((c, d) for c, d, _ in batch))
                 for _, _, sent in batch:
                     if sent.done():  # its publisher gave up
                         continue
@@ -115,6 +109,41 @@ class RedisPubSub:
                 if not sent.done():
                     sent.set_exception(PubSubUnavailable("the pub/sub client is closed"))
 
+    async def _publish_round(self, messages: list[Message]) -> str | None:
+        """Publish `messages` on the publishing connection: None once Redis took them all,
+        else why not."""
+        for retry_s in (*_PUBLISH_RETRY_S, None):
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    if self._publisher is None:
+                        self._publisher = await RespConnection.open(self._url, self._timeout_s)
+                    publisher = self._publisher
+                    publisher.send(("PUBLISH", channel, data) for channel, data in messages)
+                    await publisher.drain()
+                    refused = None
+                    for _ in messages:  # every reply is read, or the next round misreads
+                        try:
+                            await publisher.reply()
+                        except RespError as error:
+                            refused = refused or error
+                if refused is not None:
+                    return f"Redis refused to publish: {refused}"
+                return None
+            except RespError as error:  # refused the connection (AUTH)
+                self._drop_publisher()
+                return f"Redis refused to publish: {error}"
+            except (OSError, TimeoutError) as error:
+                self._drop_publisher()
+                if retry_s is None or isinstance(error, TimeoutError):
+                    return f"Redis is unreachable: {error or 'no answer in time'}"
+                await asyncio.sleep(retry_s)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
+
+    def _drop_publisher(self) -> None:
+        publisher, self._publisher = self._publisher, None
+        if publisher is not None:
+            publisher.close()
+
     async def subscribe(self, channel: str) -> None:
         """Registers `channel` (kept across reconnections) and waits for Redis to confirm
         it; raises `PubSubUnavailable` if that takes longer than `timeout_s`, and the
@@ -127,7 +156,7 @@ class RedisPubSub:
         self._channels.add(channel)
         if self._reading is None:
             self._reading = asyncio.create_task(self._read(), name="redis-pubsub")
-        await self._send("subscribe", channel)
+        await self._send("SUBSCRIBE", channel)
         try:
             async with asyncio.timeout(self._timeout_s):
                 await confirmed
@@ -141,7 +170,7 @@ class RedisPubSub:
     async def unsubscribe(self, channel: str) -> None:
         check_message(channel)
         self._channels.discard(channel)
-        await self._send("unsubscribe", channel)
+        await self._send("UNSUBSCRIBE", channel)
 
     async def messages(self) -> AsyncIterator[Message]:
         while (message := await self.inbox.get()) is not None:
@@ -171,8 +200,10 @@ class RedisPubSub:
         for waiting in self._confirmations.values():
             for confirmed in waiting:
                 confirmed.cancel()
+        publisher, self._publisher = self._publisher, None
+        if publisher is not None:
+            await publisher.aclose()
         await self._client.aclose()
-        await self._subscriber.aclose()
 
     async def _send(self, command: str, channel: str) -> None:
         async with self._swap:
@@ -180,10 +211,8 @@ class RedisPubSub:
             if connection is None:
                 return  # the reading task subscribes to every channel when it connects
             try:
-                if command == "subscribe":
-                    await connection.subscribe(channel)
-                else:
-                    await connection.unsubscribe(channel)
+                connection.send([(command, channel)])
+                await connection.drain()
             except _LOST:
                 # The connection broke: the reading task notices, reconnects and
                 # subscribes again to what `_channels` holds by then.
@@ -213,19 +242,17 @@ class RedisPubSub:
 
     async def _connect(self) -> None:
         async with self._swap:
-            connection = self._subscriber.pubsub()
+            connection = await RespConnection.open(self._url, self._timeout_s)
             self._connection = connection
             if self._channels:
-                await connection.subscribe(*self._channels)
-            else:
-                await connection.connect()  # type: ignore[no-untyped-call]  # redis-py
+                connection.send([("SUBSCRIBE", *self._channels)])
+                await connection.drain()
 
     async def _disconnect(self) -> None:
         async with self._swap:
             connection, self._connection = self._connection, None
         if connection is not None:
-            with contextlib.suppress(*_LOST):
-                await connection.aclose()  # type: ignore[no-untyped-call]  # redis-py
+            await connection.aclose()
 
     async def _receive(self) -> None:
         connection = self._connection
@@ -233,24 +260,33 @@ class RedisPubSub:
         loop = asyncio.get_running_loop()
         heard_s = pinged_s = self._heard_s = loop.time()
         while True:
-            if connection.connection is None or not connection.connection.is_connected:
-                raise RedisConnectionError("the subscriber connection was closed")
-            reply = await connection.get_message(timeout=_READ_WAIT_S)
-            now_s = loop.time()
-            if reply is None:
-                if now_s - heard_s > 3 * _IDLE_PING_S:
-                    raise RedisTimeoutError(f"no reply from Redis in {3 * _IDLE_PING_S} s")
-                if now_s - max(heard_s, pinged_s) > _IDLE_PING_S:
-                    pinged_s = now_s
-                    await connection.ping()
-                continue
-            heard_s = self._heard_s = now_s
-            kind, channel = reply["type"], reply["channel"]
-            if kind == "message":
+            # What one read of the socket brought is taken without waiting; a wait for
+            # more is bounded, to ping a silent connection.
+            reply = connection.buffered()
+            if reply is False:
+                try:
+                    async with asyncio.timeout(_READ_WAIT_S):
+                        reply = await connection.reply()
+                except TimeoutError:
+                    now_s = loop.time()
+                    if now_s - heard_s > 3 * _IDLE_PING_S:
+                        raise RedisTimeoutError(
+                            f"no reply from Redis in {3 * _IDLE_PING_S} s"
+                        ) from None
+                    if now_s - max(heard_s, pinged_s) > _IDLE_PING_S:
+                        pinged_s = now_s
+                        connection.send([("PING",)])
+                        await connection.drain()
+                    continue
+            heard_s = self._heard_s = loop.time()
+            if not isinstance(reply, list):
+                continue  # PONG, before any subscription
+            kind, channel = reply[0], reply[1]
+            if kind == b"message":
                 name = channel.decode()
-                for data in unframed(name, reply["data"]):
+                for data in unframed(name, reply[2]):
                     await self.inbox.put((name, data))
-            elif kind == "subscribe":
+            elif kind == b"subscribe":
                 for confirmed in self._confirmations.pop(channel.decode(), []):
                     if not confirmed.done():
                         confirmed.set_result(None)

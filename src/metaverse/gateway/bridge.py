@@ -1,6 +1,6 @@
 """A space hosted by another gateway, as seen by a gateway with users in it.
 
-The bridge forwards its users' commands to the host (`Attach`, `Command`, `Detach`) and
+The bridge forwards its users' commands to the host (`Attach`, `Commands`, `Detach`) and
 delivers the host's frames to them: the host has applied the core, the capabilities and
 the area of interest; the bridge's connections do the outboxes, batching and writing.
 
@@ -23,13 +23,14 @@ from metaverse.core.geometry import Position
 from metaverse.core.ids import CallId, SpaceId, UserId
 from metaverse.core.maps import SpaceMap
 from metaverse.gateway.connection import Connection
+from metaverse.gateway.linger import Linger
 from metaverse.gateway.wire import LIVE, PROXIMITY
 from metaverse.protocol import frames
 from metaverse.protocol import messages as m
 from metaverse.protocol.codec import encode, loads
 from metaverse.protocol.gateways import (
     Attach,
-    Command,
+    Commands,
     Detach,
     GatewayMessage,
     Resync,
@@ -130,6 +131,7 @@ class SpaceBridge:
         host: str,
         epoch: int,
         pubsub: PubSub,
+        linger_s: float,
         on_save_status: Callable[[UserId, str, str], None] = lambda *_: None,
     ) -> None:
         self.space_id = space_id
@@ -137,6 +139,9 @@ class SpaceBridge:
         self.host = host
         self.epoch = epoch
         self._pubsub = pubsub
+        # Commands on their way to the host, sent together (see `Linger`).
+        self._commands: list[tuple[str, str]] = []
+        self._linger = Linger(self._send_commands, linger_s)
         self._users: dict[UserId, LocalUser] = {}
         self.connections: dict[UserId, Connection] = {}
         self.space = BridgeView(
@@ -184,11 +189,11 @@ class SpaceBridge:
         elif isinstance(message, m.SetStatus):
             local.status, local.text = message.status, message.text or ""
             self._on_save_status(user_id, local.status, local.text)
-        self._send(Command(self.space_id, self.gateway, user_id, command_text(message)))
+        self._command(user_id, command_text(message))
 
     def reject_move(self, connection: Connection) -> None:
         assert connection.user_id is not None
-        self._send(Command(self.space_id, self.gateway, connection.user_id, REJECT_MOVE))
+        self._command(connection.user_id, REJECT_MOVE)
 
     def detach(self, connection: Connection) -> None:
         user_id = connection.user_id
@@ -263,6 +268,7 @@ class SpaceBridge:
         the bridge's users go to the new one where they stood. Without `calls_over`, the
         host is the same and lost touch with the bridge a while: it tells each user afresh
         where everyone is and who is in their call."""
+        self._linger.now()  # what was meant for the old host goes there
         self.host, self.epoch = host, epoch
         if calls_over:
             self.calls_ended()
@@ -301,7 +307,18 @@ class SpaceBridge:
                 local.connection.send(encode(frames.CALL_LEFT, {"callId": local.call}))
             local.call, local.peers = None, set()
 
+    def _command(self, user_id: str, frame: str) -> None:
+        self._commands.append((user_id, frame))
+        self._linger.schedule()
+
+    def _send_commands(self) -> None:
+        commands, self._commands = tuple(self._commands), []
+        if commands:
+            self._send(Commands(self.space_id, self.gateway, commands))
+
     def _send(self, message: GatewayMessage) -> None:
+        if self._commands and not isinstance(message, Commands):
+            self._linger.now()  # the commands before it go first
         sent = self._pubsub.publish_soon(gateway_channel(self.host), encode_gateway(message))
         sent.add_done_callback(_log_failure)
 

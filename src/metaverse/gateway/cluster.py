@@ -35,7 +35,7 @@ from metaverse.protocol.codec import ProtocolError, decode
 from metaverse.protocol.gateways import (
     Attach,
     Close,
-    Command,
+    Commands,
     Detach,
     Frames,
     GatewayMessage,
@@ -76,6 +76,7 @@ class Cluster:
         ttl_s: float,
         load_threshold: float,
         capacity: int,
+        linger_s: float,
     ) -> None:
         self.id = gateway_id
         self.channel = gateway_channel(gateway_id)
@@ -85,6 +86,7 @@ class Cluster:
         self._period_s = ttl_s / 3
         self._threshold = load_threshold
         self._capacity = capacity
+        self._linger_s = linger_s
         self._outbounds: dict[tuple[SpaceId, str], Outbound] = {}
         # Messages for spaces being loaded here, acted on once they are.
         self._waiting: dict[SpaceId, list[GatewayMessage]] = {}
@@ -164,7 +166,7 @@ class Cluster:
             return
         space_id = SpaceId(message.space_id)
         waiting = self._waiting.get(space_id)
-        if waiting is not None and isinstance(message, Attach | Command | Detach | Resync):
+        if waiting is not None and isinstance(message, Attach | Commands | Detach | Resync):
             waiting.append(message)
             return
         self._act(message)
@@ -182,8 +184,11 @@ class Cluster:
                 if host is not None:
                     for seat in message.seats:
                         self._seat(host, message.gateway, seat)
-            case Command():
-                self._command(space_id, message)
+            case Commands():
+                host = gateway.hosts.get(space_id)
+                if host is not None:
+                    for user_id, frame in message.commands:
+                        self._command(host, message.gateway, UserId(user_id), frame)
             case Detach():
                 host = gateway.hosts.get(space_id)
                 if host is not None:
@@ -233,7 +238,13 @@ class Cluster:
         key = (host.space_id, gateway_id)
         outbound = self._outbounds.get(key)
         if outbound is None:
-            outbound = Outbound(self._gateway.pubsub, gateway_id, host.space_id, host.epoch)
+            outbound = Outbound(
+                self._gateway.pubsub,
+                gateway_id,
+                host.space_id,
+                host.epoch,
+                linger_s=self._linger_s,
+            )
             self._outbounds[key] = outbound
         outbound.epoch = host.epoch
         return outbound
@@ -248,19 +259,15 @@ class Cluster:
         with contextlib.suppress(LeasesUnavailable):
             await self._leases.release(lease_key(space_id), self.id, epoch)
 
-    def _command(self, space_id: SpaceId, message: Command) -> None:
-        host = self._gateway.hosts.get(space_id)
-        if host is None:
-            return
-        user_id = UserId(message.user_id)
+    def _command(self, host: SpaceHost, gateway_id: str, user_id: UserId, frame: str) -> None:
         remote = host.connections.get(user_id)
-        if not isinstance(remote, RemoteConnection) or remote.gateway != message.gateway:
+        if not isinstance(remote, RemoteConnection) or remote.gateway != gateway_id:
             return
-        if message.frame == REJECT_MOVE:
+        if frame == REJECT_MOVE:
             host.reject_move(user_id)
             return
         try:
-            command = decode(message.frame)
+            command = decode(frame)
         except ProtocolError as error:
             log.warning("a bridge sent a command the host can't read: %s", error.message)
             return
@@ -414,6 +421,9 @@ class Cluster:
                 self._publish(gateway_id, HostChanged(space_id, epoch, self.id))
 
     def _publish(self, gateway_id: str, message: GatewayMessage) -> None:
+        for (_, destination), outbound in self._outbounds.items():
+            if destination == gateway_id:
+                outbound.linger.now()  # frames queued before it go first
         sent = self._gateway.pubsub.publish_soon(
             gateway_channel(gateway_id), encode_gateway(message)
         )

@@ -18,7 +18,7 @@ from metaverse.core.maps import SpaceMap
 from metaverse.core.space import Space
 from metaverse.gateway.connection import CLOSE_REPLACED, Connection, Sender
 from metaverse.gateway.metrics import GatewayMetrics
-from metaverse.gateway.remote import RemoteConnection
+from metaverse.gateway.remote import Outbound, RemoteConnection
 from metaverse.gateway.wire import LIVE, PROFILES, PROXIMITY, SOCIAL, WIRE_TYPES, Encoder
 from metaverse.protocol import frames
 from metaverse.protocol.codec import encode
@@ -46,8 +46,11 @@ class SpaceHost:
         self.space = space
         self.epoch = epoch
         self.connections: dict[UserId, Attendee] = {}
-        # Each present user's `Connection.sender`: what a move's fan-out calls.
+        # Each present user's `Connection.sender`: what a move's fan-out calls; the people
+        # on other gateways apart, reached through their gateway's `Outbound` in bulk.
         self._senders: dict[UserId, Sender] = {}
+        # Who can be reached on each other gateway (not parked, not closing).
+        self._reachable: dict[Outbound, set[UserId]] = {}
         self._profiles: dict[UserId, dict[str, Any]] = {}
         self._statuses: dict[UserId, tuple[str, str]] = {}
         self._metrics = metrics
@@ -89,10 +92,7 @@ class SpaceHost:
             previous.close(CLOSE_REPLACED, "replaced by a newer connection")
             previous.user_id = previous.space_id = None
             self._apply(self.space.leave(user_id))
-        connection.user_id, connection.space_id = user_id, self.space_id
-        self.connections[user_id] = connection
-        self._senders[user_id] = connection.sender
-        connection.on_sender = partial(self._senders.__setitem__, user_id)
+        self._route(connection, user_id)
         self._profiles[user_id] = profile
         self._statuses[user_id] = (status, status_text)
         self._apply(
@@ -131,13 +131,32 @@ class SpaceHost:
     ) -> None:
         """Route `user_id`, already in the core (a space handed over whole), to
         `connection`: nobody is told anything."""
-        connection.user_id, connection.space_id = user_id, self.space_id
-        self.connections[user_id] = connection
-        self._senders[user_id] = connection.sender
-        connection.on_sender = partial(self._senders.__setitem__, user_id)
+        self._route(connection, user_id)
         self._profiles[user_id] = profile
         self._statuses[user_id] = (status, status_text)
         self._metrics.users.labels(self.space_id).set(len(self.connections))
+
+    def _route(self, connection: Attendee, user_id: UserId) -> None:
+        connection.user_id, connection.space_id = user_id, self.space_id
+        self.connections[user_id] = connection
+        self._unreachable(user_id)
+        if isinstance(connection, RemoteConnection):
+            self._senders.pop(user_id, None)
+            self._reachable.setdefault(connection.outbound, set()).add(user_id)
+            connection.on_unreachable = partial(self._no_longer_reached, connection)
+        else:
+            self._senders[user_id] = connection.sender
+            connection.on_sender = partial(self._senders.__setitem__, user_id)
+
+    def _no_longer_reached(self, remote: RemoteConnection) -> None:
+        """`remote` is closing or parked: its person gets no more frames through it."""
+        user_id = remote.user_id
+        if user_id is not None and self.connections.get(user_id) is remote:
+            self._unreachable(user_id)
+
+    def _unreachable(self, user_id: UserId) -> None:
+        for users in self._reachable.values():
+            users.discard(user_id)
 
     def _resume(self, connection: Attendee, user_id: UserId, profile: dict[str, Any]) -> None:
         """A parked user is back on a new connection: it takes over where they are, in their
@@ -155,7 +174,8 @@ class SpaceHost:
         if user_id is None or self.connections.get(user_id) is not connection:
             return
         del self.connections[user_id]
-        del self._senders[user_id]
+        self._senders.pop(user_id, None)
+        self._unreachable(user_id)
         self._apply(self.space.leave(user_id))
         self._profiles.pop(user_id, None)
         self._statuses.pop(user_id, None)
@@ -294,6 +314,7 @@ class SpaceHost:
             connection.close(close_code, message)
         self.connections.clear()
         self._senders.clear()
+        self._reachable.clear()
 
     def _send_live(self, wire_type: str, payload: dict[str, Any]) -> None:
         """A frame of the `live` capability to everyone here who has it."""
@@ -332,9 +353,25 @@ class SpaceHost:
         ]
         for send in sends:
             send(frame)
-        if sends:
+        sent = len(sends)
+        if self._reachable:
+            sent += self._movement_elsewhere(frame, event)
+        if sent:
             # Counted once per event, not per recipient.
-            self._frames_out["movement"].inc(len(sends))
+            self._frames_out["movement"].inc(sent)
+
+    def _movement_elsewhere(self, frame: str, event: ev.Movement) -> int:
+        """The recipients on other gateways: each gateway's `Outbound` takes the frame
+        once with the list of its recipients (found by a set intersection, in C), rather
+        than a call per person."""
+        sent = 0
+        for outbound, users in self._reachable.items():
+            found = users.intersection(event.recipients)
+            found.discard(event.user_id)  # movers are told nothing
+            if found:
+                outbound.add_many(frame, list(found))
+                sent += len(found)
+        return sent
 
     def _space_joined(self, event: ev.SpaceJoined, connection: Attendee) -> str:
         return self._encoder.space_joined(

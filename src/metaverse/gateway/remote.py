@@ -1,11 +1,11 @@
 """On a space's host, the people connected to other gateways.
 
 A `RemoteConnection` stands in for a `Connection` in the `SpaceHost`: what the host sends
-it goes into its gateway's `Outbound`, which gathers the frames of one turn of the event
-loop for that gateway and publishes them as one `Frames` message, in order. A frame sent
-to many people there (a movement) is kept once with the list of its recipients, so the
-host encodes and publishes it once per gateway, not once per person: the bridge does the
-per-person work (outboxes, batching, socket writes).
+it goes into its gateway's `Outbound`, which gathers the frames for that gateway (for a
+`Linger`: under load, those of up to `linger_s`) and publishes them as one `Frames`
+message, in order. A frame sent to many people there (a movement) is kept once with the
+list of its recipients, so the host encodes and publishes it once per gateway, not once
+per person: the bridge does the per-person work (outboxes, batching, socket writes).
 """
 
 from __future__ import annotations
@@ -18,15 +18,18 @@ from metaverse.accounts.tokens import Principal
 from metaverse.backends.pubsub import PubSub
 from metaverse.core.ids import SpaceId, UserId
 from metaverse.gateway.connection import Sender
+from metaverse.gateway.linger import Linger
 from metaverse.protocol.gateways import Close, Frames, encode_gateway, gateway_channel
 
 log = logging.getLogger(__name__)
 
 
 class Outbound:
-    """Frames from one hosted space to one other gateway, published once per loop turn."""
+    """Frames from one hosted space to one other gateway, gathered by a `Linger`."""
 
-    def __init__(self, pubsub: PubSub, gateway: str, space_id: SpaceId, epoch: int) -> None:
+    def __init__(
+        self, pubsub: PubSub, gateway: str, space_id: SpaceId, epoch: int, *, linger_s: float
+    ) -> None:
         self.gateway = gateway
         self.epoch = epoch
         self._pubsub = pubsub
@@ -35,7 +38,7 @@ class Outbound:
         # [frame, recipients] in order; a frame sent again at once extends the last entry.
         self._items: list[tuple[str, list[str]]] = []
         self._closes: list[Close] = []
-        self._scheduled = False
+        self.linger = Linger(self.flush, linger_s)
 
     def add(self, frame: str, user_id: str) -> None:
         items = self._items
@@ -43,20 +46,24 @@ class Outbound:
             items[-1][1].append(user_id)
         else:
             items.append((frame, [user_id]))
-        self._schedule()
+        self.linger.schedule()
+
+    def add_many(self, frame: str, user_ids: list[str]) -> None:
+        """`add` for each of `user_ids` (a list this takes over)."""
+        items = self._items
+        if items and items[-1][0] is frame:
+            items[-1][1].extend(user_ids)
+        else:
+            items.append((frame, user_ids))
+        self.linger.schedule()
 
     def close(self, user_id: str, code: int, reason: str) -> None:
         # Frames queued before it go first: `flush` publishes them, then the close.
         self._closes.append(Close(self._space_id, self.epoch, user_id, code, reason))
-        self._schedule()
-
-    def _schedule(self) -> None:
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+        self.linger.schedule()
 
     def flush(self) -> None:
-        self._scheduled = False
+        """Publish what is gathered (`linger.now()` to do it before its time)."""
         items, self._items = self._items, []
         closes, self._closes = self._closes, []
         messages: list[Frames | Close] = []
@@ -98,6 +105,8 @@ class RemoteConnection:
         # they come back through another gateway (or the grace runs out).
         self.parked = False
         self.on_sender: Callable[[Sender], None] | None = None
+        # The host's: this connection takes no more frames (closing, or parked).
+        self.on_unreachable: Callable[[], None] | None = None
         self._user = str(user_id)
 
     @property
@@ -121,8 +130,14 @@ class RemoteConnection:
     def close(self, code: int, reason: str) -> None:
         if self.closing:
             return
+        self._unreachable()
         self.closing = True
         self.outbound.close(self._user, code, reason)
 
     def park(self) -> None:
+        self._unreachable()
         self.parked = self.closing = True
+
+    def _unreachable(self) -> None:
+        if self.on_unreachable is not None:
+            self.on_unreachable()

@@ -155,6 +155,7 @@ class Gateway:
                 ttl_s=settings.lease_ttl_s,
                 load_threshold=settings.host_load_threshold,
                 capacity=settings.gateway_capacity,
+                linger_s=settings.gateway_linger_ms / 1000,
             )
             if leases is not None
             else None
@@ -576,6 +577,7 @@ class Gateway:
             host=host,
             epoch=epoch,
             pubsub=self.pubsub,
+            linger_s=self.settings.gateway_linger_ms / 1000,
             on_save_status=self._save_status,
         )
         self.bridges[space_id] = bridge

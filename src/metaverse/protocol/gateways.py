@@ -85,15 +85,15 @@ class Attach:
 
 
 @dataclass(frozen=True, slots=True)
-class Command:
-    """Bridge → host: a client frame of a user there (already checked by the bridge), as
-    its JSON text; or `reject-move` for a move over the user's rate limit."""
+class Commands:
+    """Bridge → host: client frames of users there (already checked by the bridge), in
+    order, each as its user and its JSON text; or `reject-move` for a move over the user's
+    rate limit."""
 
-    KIND: ClassVar[str] = "command"
+    KIND: ClassVar[str] = "commands"
     space_id: str
     gateway: str
-    user_id: str
-    frame: str
+    commands: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +178,7 @@ class Handoff:
 
 
 GatewayMessage = (
-    Attach | Command | Detach | Resync | Frames | Close | HostChanged | HostRequest | Handoff
+    Attach | Commands | Detach | Resync | Frames | Close | HostChanged | HostRequest | Handoff
 )
 
 _SEATS: Final = "seats"
@@ -198,7 +198,7 @@ def encode_gateway(message: GatewayMessage) -> bytes:
 
 _KINDS: Final[dict[str, type[Any]]] = {
     cls.KIND: cls
-    for cls in (Attach, Command, Detach, Resync, Frames, Close, HostChanged, HostRequest, Handoff)
+    for cls in (Attach, Commands, Detach, Resync, Frames, Close, HostChanged, HostRequest, Handoff)
 }
 
 
@@ -231,6 +231,8 @@ def decode_gateway(data: bytes) -> GatewayMessage:
                 value = tuple(
                     (_str(frame), tuple(_str(u) for u in users)) for frame, users in value
                 )
+            elif item.name == "commands":
+                value = tuple((_str(user), _str(frame)) for user, frame in value)
             values[item.name] = value
         message: GatewayMessage = cls(**values)
     except (KeyError, TypeError, ValueError) as error:
