@@ -52,13 +52,18 @@ class Directory:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def space_access(self, space_id: str, principal: Principal) -> bool | None:
-        """None: no such space; else whether `principal` may enter it."""
+    async def admission(
+        self, space_id: str, principal: Principal
+    ) -> tuple[bool | None, UserProfile | None]:
+        """What a join needs, read in one session: None for no such space, else whether
+        `principal` may enter it; and when they may, their profile (None: no such user)."""
         async with self._sessions() as session:
             space = await session.get(Space, space_id)
             if space is None:
-                return None
-            return await may_enter(session, space, principal)
+                return None, None
+            if not await may_enter(session, space, principal):
+                return False, None
+            return True, await self._profile(session, principal.user_id)
 
     async def space_map(self, space_id: str) -> SpaceMap | None:
         async with self._sessions() as session:
@@ -131,25 +136,29 @@ class Directory:
 
     async def profile(self, user_id: str) -> UserProfile | None:
         async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(User, Avatar.image_url)
-                    .outerjoin(Avatar, Avatar.id == User.avatar_id)
-                    .where(User.id == user_id)
-                )
-            ).first()
-            if row is None:
-                return None
-            user, avatar_url = row
-            return UserProfile(
-                username=user.username,
-                display_name=user.display_name,
-                avatar_url=avatar_url,
-                status=user.status,
-                status_text=user.status_text or "",
-                guest=user.guest_space_id is not None,
-                disabled=user.disabled_at is not None,
+            return await self._profile(session, user_id)
+
+    @staticmethod
+    async def _profile(session: AsyncSession, user_id: str) -> UserProfile | None:
+        row = (
+            await session.execute(
+                select(User, Avatar.image_url)
+                .outerjoin(Avatar, Avatar.id == User.avatar_id)
+                .where(User.id == user_id)
             )
+        ).first()
+        if row is None:
+            return None
+        user, avatar_url = row
+        return UserProfile(
+            username=user.username,
+            display_name=user.display_name,
+            avatar_url=avatar_url,
+            status=user.status,
+            status_text=user.status_text or "",
+            guest=user.guest_space_id is not None,
+            disabled=user.disabled_at is not None,
+        )
 
     async def is_member(self, space_id: str, user_id: str) -> bool:
         async with self._sessions() as session:

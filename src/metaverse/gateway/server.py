@@ -368,7 +368,7 @@ class Gateway:
                 codes.CLOSE_INVALID_TOKEN,
             )
             return
-        access = await self.directory.space_access(message.space_id, principal)
+        access, profile = await self.directory.admission(message.space_id, principal)
         if access is None:
             self._refuse(
                 connection, "unknown_space", "no space has that id", codes.CLOSE_UNKNOWN_SPACE
@@ -377,7 +377,6 @@ class Gateway:
         if not access:
             self._refuse(connection, "forbidden", "this space is private", codes.CLOSE_FORBIDDEN)
             return
-        profile = await self.directory.profile(principal.user_id)
         if profile is None:
             self._refuse(
                 connection,
