@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from metaverse.accounts.tokens import Principal
 from metaverse.api.app import create_app
 from metaverse.api.context import ApiContext
 from metaverse.core.ids import SpaceId
@@ -104,20 +105,22 @@ async def test_an_account_disabled_while_its_join_reads_the_database_is_refused(
     space_id = await world.space()
     ann_id, ann_token = await world.user()
     directory = world.gateway.directory
-    read_profile = directory.profile
+    admission = directory.admission
 
-    async def profile_then_disabled(user_id: str) -> UserProfile | None:
-        profile = await read_profile(user_id)  # read while the account is still enabled
-        world.gateway.controls.apply(AccountDisabled(user_id=user_id))
-        return profile
+    async def read_then_disabled(
+        space: str, principal: Principal
+    ) -> tuple[bool | None, UserProfile | None]:
+        read = await admission(space, principal)  # read while the account is still enabled
+        world.gateway.controls.apply(AccountDisabled(user_id=principal.user_id))
+        return read
 
-    monkeypatch.setattr(directory, "profile", profile_then_disabled)
+    monkeypatch.setattr(directory, "admission", read_then_disabled)
     client = await world.connect()
     await client.send("join", {"spaceId": space_id, "token": ann_token})
     assert (await client.expect("error"))["code"] == "account_disabled"
     assert (await client.closed())[0] == 4001
     assert ann_id not in world.gateway.hosts[SpaceId(space_id)].connections
     # A join that starts afterwards (the account enabled again, say) is not held back.
-    monkeypatch.setattr(directory, "profile", read_profile)
+    monkeypatch.setattr(directory, "admission", admission)
     _, joined = await world.join(space_id, ann_token)
     assert joined["userId"] == ann_id
