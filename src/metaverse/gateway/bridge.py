@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -54,6 +55,10 @@ _TRACKED: Final = frozenset(
         frames.CALL_PEER_LEFT,
         frames.CALL_LEFT,
     }
+)
+# How `Encoder.space_joined` starts a frame: the spawn, before the list of everyone.
+_SPAWN: Final = re.compile(
+    r'\{"type":"' + frames.SPACE_JOINED + r'","payload":\{"spawn":\{"x":(\d+),"y":(\d+)\}'
 )
 # How a movement frame starts: the bulk of what a bridge delivers, never tracked.
 _MOVEMENT_HEAD: Final = '{"type":"' + frames.MOVEMENT + '"'
@@ -254,6 +259,13 @@ class SpaceBridge:
     def _track(self, frame: str, recipients: tuple[str, ...]) -> None:
         kind = frame[9 : frame.find('"', 9)]
         if kind not in _TRACKED:
+            return
+        if kind == frames.SPACE_JOINED and (spawn := _SPAWN.match(frame)) is not None:
+            # Where they stand is at its head: no need to parse the list of everyone.
+            at = Position(int(spawn[1]), int(spawn[2]))
+            for user_id in recipients:
+                if (local := self._users.get(UserId(user_id))) is not None:
+                    local.position = at
             return
         payload: dict[str, Any] = loads(frame)["payload"]
         for user_id in recipients:

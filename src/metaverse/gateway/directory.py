@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from metaverse.accounts.tokens import Principal
@@ -23,7 +23,7 @@ from metaverse.db.models import (
     SpaceMember,
     User,
 )
-from metaverse.spaces.access import may_enter
+from metaverse.spaces.access import may_enter_as
 from metaverse.spaces.layout import space_layout
 
 
@@ -55,15 +55,51 @@ class Directory:
     async def admission(
         self, space_id: str, principal: Principal
     ) -> tuple[bool | None, UserProfile | None]:
-        """What a join needs, read in one session: None for no such space, else whether
+        """What a join needs, in one query: None for no such space, else whether
         `principal` may enter it; and when they may, their profile (None: no such user)."""
+        user_id = principal.user_id
+        query = (
+            select(
+                Space.id,
+                Space.visibility,
+                Space.owner_id,
+                Space.guests,
+                SpaceMember.role,
+                User.id.label("user_id"),
+                User.username,
+                User.display_name,
+                User.status,
+                User.status_text,
+                User.guest_space_id,
+                User.disabled_at,
+                Avatar.image_url,
+            )
+            .select_from(Space)
+            .outerjoin(
+                SpaceMember,
+                and_(SpaceMember.space_id == Space.id, SpaceMember.user_id == user_id),
+            )
+            .outerjoin(User, User.id == user_id)
+            .outerjoin(Avatar, Avatar.id == User.avatar_id)
+            .where(Space.id == space_id)
+        )
         async with self._sessions() as session:
-            space = await session.get(Space, space_id)
-            if space is None:
-                return None, None
-            if not await may_enter(session, space, principal):
-                return False, None
-            return True, await self._profile(session, principal.user_id)
+            row = (await session.execute(query)).first()
+        if row is None:
+            return None, None
+        if not may_enter_as(row, principal, member=row.role is not None):
+            return False, None
+        if row.user_id is None:
+            return True, None
+        return True, UserProfile(
+            username=row.username,
+            display_name=row.display_name,
+            avatar_url=row.image_url,
+            status=row.status,
+            status_text=row.status_text or "",
+            guest=row.guest_space_id is not None,
+            disabled=row.disabled_at is not None,
+        )
 
     async def space_map(self, space_id: str) -> SpaceMap | None:
         async with self._sessions() as session:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,13 +30,35 @@ async def member_role(session: AsyncSession, space_id: str, user_id: str) -> str
     return role
 
 
-async def may_enter(session: AsyncSession, space: Space, principal: Principal) -> bool:
-    """Public spaces: anyone signed in. Private: members, and platform admins always.
+class SpaceEntry(Protocol):
+    """What the entry rule reads of a space (a `Space` row has it)."""
+
+    id: str
+    visibility: str
+    owner_id: str
+    guests: bool
+
+
+def may_enter_as(space: SpaceEntry, principal: Principal, *, member: bool) -> bool:
+    """The entry rule, given whether the principal is a member of the space. Public
+    spaces: anyone signed in. Private: members, the owner, and platform admins always.
     A guest: only the space their token names, while it lets guests in."""
     if principal.is_guest:
         return space.guests and principal.space_id == space.id
-    if space.visibility == "public" or principal.is_admin or space.owner_id == principal.user_id:
+    return (
+        space.visibility == "public"
+        or principal.is_admin
+        or space.owner_id == principal.user_id
+        or member
+    )
+
+
+async def may_enter(session: AsyncSession, space: Space, principal: Principal) -> bool:
+    """`may_enter_as`, asking the database about membership only when it matters."""
+    if may_enter_as(space, principal, member=False):
         return True
+    if principal.is_guest:
+        return False
     return await member_role(session, space.id, principal.user_id) is not None
 
 
