@@ -227,10 +227,8 @@ class SpaceBridge:
         for frame, recipients in items:
             if not frame.startswith(_MOVEMENT_HEAD):
                 self._track(frame, recipients)
-            for user_id in recipients:
-                connection = connections.get(UserId(user_id))
-                if connection is not None:
-                    connection.send(frame)
+            for connection in filter(None, map(connections.get, recipients)):  # type: ignore[arg-type]
+                connection.send(frame)
 
     def close(self, user_id: UserId, code: int, reason: str) -> None:
         connection = self.connections.get(user_id)

@@ -393,9 +393,11 @@ class SpaceHost:
                 connection.send(self._space_joined(event, connection))
             return
         encoder = self._encoder
+        senders = self._senders
         plain: str | None = None
         profiled: str | None = None
         sent = 0
+        # Every joiner is announced to everyone: this runs for each person in the space.
         for recipient in event.recipients:
             connection = connections.get(recipient)
             if connection is None:
@@ -406,10 +408,13 @@ class SpaceHost:
             if PROFILES in capabilities:
                 if profiled is None:
                     profiled = encoder.frame(event, with_profiles=True)
-                sent += connection.send(profiled)
+                frame = profiled
             else:
                 if plain is None:
                     plain = encoder.frame(event, with_profiles=False)
-                sent += connection.send(plain)
+                frame = plain
+            # A batch client's sender is its outbox's `append` (in C, returning None).
+            send = senders.get(recipient, connection.send)
+            sent += send(frame) is not False
         if sent:
             self._frames_out[wire_type].inc(sent)
