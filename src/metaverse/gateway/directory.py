@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -48,6 +48,30 @@ class UserProfile:
         return fields
 
 
+# What a profile is read from (users, and their avatar joined), and made into one.
+_PROFILE: Final = (
+    User.username,
+    User.display_name,
+    User.status,
+    User.status_text,
+    User.guest_space_id,
+    User.disabled_at,
+    Avatar.image_url,
+)
+
+
+def _profile_of(row: Any) -> UserProfile:  # a Row with the _PROFILE columns
+    return UserProfile(
+        username=row.username,
+        display_name=row.display_name,
+        avatar_url=row.image_url,
+        status=row.status,
+        status_text=row.status_text or "",
+        guest=row.guest_space_id is not None,
+        disabled=row.disabled_at is not None,
+    )
+
+
 class Directory:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -66,13 +90,7 @@ class Directory:
                 Space.guests,
                 SpaceMember.role,
                 User.id.label("user_id"),
-                User.username,
-                User.display_name,
-                User.status,
-                User.status_text,
-                User.guest_space_id,
-                User.disabled_at,
-                Avatar.image_url,
+                *_PROFILE,
             )
             .select_from(Space)
             .outerjoin(
@@ -91,15 +109,7 @@ class Directory:
             return False, None
         if row.user_id is None:
             return True, None
-        return True, UserProfile(
-            username=row.username,
-            display_name=row.display_name,
-            avatar_url=row.image_url,
-            status=row.status,
-            status_text=row.status_text or "",
-            guest=row.guest_space_id is not None,
-            disabled=row.disabled_at is not None,
-        )
+        return True, _profile_of(row)
 
     async def space_map(self, space_id: str) -> SpaceMap | None:
         async with self._sessions() as session:
@@ -171,30 +181,14 @@ class Directory:
             return space_map, await space_layout(session, space_id)
 
     async def profile(self, user_id: str) -> UserProfile | None:
-        async with self._sessions() as session:
-            return await self._profile(session, user_id)
-
-    @staticmethod
-    async def _profile(session: AsyncSession, user_id: str) -> UserProfile | None:
-        row = (
-            await session.execute(
-                select(User, Avatar.image_url)
-                .outerjoin(Avatar, Avatar.id == User.avatar_id)
-                .where(User.id == user_id)
-            )
-        ).first()
-        if row is None:
-            return None
-        user, avatar_url = row
-        return UserProfile(
-            username=user.username,
-            display_name=user.display_name,
-            avatar_url=avatar_url,
-            status=user.status,
-            status_text=user.status_text or "",
-            guest=user.guest_space_id is not None,
-            disabled=user.disabled_at is not None,
+        query = (
+            select(*_PROFILE)
+            .outerjoin(Avatar, Avatar.id == User.avatar_id)
+            .where(User.id == user_id)
         )
+        async with self._sessions() as session:
+            row = (await session.execute(query)).first()
+        return _profile_of(row) if row is not None else None
 
     async def is_member(self, space_id: str, user_id: str) -> bool:
         async with self._sessions() as session:

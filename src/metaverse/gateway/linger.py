@@ -1,8 +1,8 @@
 """Gathering what one gateway sends another into fewer pub/sub messages.
 
-Each message between gateways costs both processes a fixed price whatever it carries
-(redis-py's pipeline on one side, its reader on the other, a JSON document each), and a
-busy space produces a few frames and commands per loop turn. `Linger` holds them back
+Each message between gateways costs both processes a fixed price whatever it carries (a
+publish on one side, a read on the other, a JSON document each, the wake-ups), and a busy
+space produces a few frames and commands per loop turn. `Linger` holds them back
 like Nagle's algorithm: after a quiet spell the first one leaves at the next loop turn;
 while traffic keeps coming, at most one flush per `linger_s`, so a crossing waits
 `linger_s` at most and, under load, each message carries everything of that time.
