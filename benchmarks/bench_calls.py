@@ -103,6 +103,11 @@ def open_page(browser: Browser, base: str, user: dict[str, Any], space_id: str) 
     )
     page.add_init_script(FIRST_FRAMES)
     page.goto(f"/spaces/{space_id}")
+    # The device check opens before the space; "Join" as it stands (camera and microphone
+    # on: they are captured when a call starts, which the trials time).
+    check = page.get_by_test_id("device-check")
+    check.get_by_role("button", name="Join").click()
+    expect(check).to_have_count(0)
     expect(page.get_by_test_id("space-screen")).to_have_attribute("data-connection", "connected")
     expect(page.get_by_test_id("space-canvas")).not_to_have_attribute("data-x", "")
     page.get_by_test_id("space-canvas").focus()

@@ -184,9 +184,19 @@ GatewayMessage = (
 _SEATS: Final = "seats"
 
 
+_KINDS: Final[dict[str, type[Any]]] = {
+    cls.KIND: cls
+    for cls in (Attach, Commands, Detach, Resync, Frames, Close, HostChanged, HostRequest, Handoff)
+}
+# Each message's fields, looked up once: `dataclasses.fields` builds its tuple every call.
+_FIELDS: Final[dict[type[Any], tuple[dataclasses.Field[Any], ...]]] = {
+    cls: dataclasses.fields(cls) for cls in _KINDS.values()
+}
+
+
 def encode_gateway(message: GatewayMessage) -> bytes:
     body: dict[str, Any] = {"v": GATEWAY_VERSION, "k": message.KIND}
-    for item in dataclasses.fields(message):
+    for item in _FIELDS[type(message)]:
         value = getattr(message, item.name)
         if item.name == "seat":
             value = value.to_wire()
@@ -194,12 +204,6 @@ def encode_gateway(message: GatewayMessage) -> bytes:
             value = [seat.to_wire() for seat in value]
         body[item.name] = value
     return dumps(body)
-
-
-_KINDS: Final[dict[str, type[Any]]] = {
-    cls.KIND: cls
-    for cls in (Attach, Commands, Detach, Resync, Frames, Close, HostChanged, HostRequest, Handoff)
-}
 
 
 def decode_gateway(data: bytes) -> GatewayMessage:
@@ -214,7 +218,7 @@ def decode_gateway(data: bytes) -> GatewayMessage:
         raise GatewayWireError(f"unknown gateway message {body.get('k')!r}")
     try:
         values: dict[str, Any] = {}
-        for item in dataclasses.fields(cls):
+        for item in _FIELDS[cls]:
             if item.name not in body:
                 if (
                     item.default is dataclasses.MISSING
