@@ -373,6 +373,29 @@ class SpaceHost:
                 sent += len(found)
         return sent
 
+    def _deliver_elsewhere(
+        self, event: ev.Outgoing, capability: str | None, variants: dict[bool, str]
+    ) -> int:
+        """`_deliver` to the recipients on other gateways: each gateway's `Outbound` takes
+        each variant of the frame once, with the list of those it goes to."""
+        connections, sent = self.connections, 0
+        for outbound, users in self._reachable.items():
+            found = users.intersection(event.recipients)
+            if capability is not None:
+                found = {u for u in found if capability in connections[u].capabilities}
+            profiled = {u for u in found if PROFILES in connections[u].capabilities}
+            for with_profiles, group in ((True, profiled), (False, found - profiled)):
+                if not group:
+                    continue
+                frame = variants.get(with_profiles)
+                if frame is None:
+                    frame = variants[with_profiles] = self._encoder.frame(
+                        event, with_profiles=with_profiles
+                    )
+                outbound.add_many(frame, list(group))
+                sent += len(group)
+        return sent
+
     def _space_joined(self, event: ev.SpaceJoined, connection: Attendee) -> str:
         return self._encoder.space_joined(
             event,
@@ -394,27 +417,23 @@ class SpaceHost:
             return
         encoder = self._encoder
         senders = self._senders
-        plain: str | None = None
-        profiled: str | None = None
+        variants: dict[bool, str] = {}  # with profiles or not: encoded when first needed
         sent = 0
         # Every joiner is announced to everyone: this runs for each person in the space.
         for recipient in event.recipients:
-            connection = connections.get(recipient)
-            if connection is None:
-                continue
-            capabilities = connection.capabilities
+            # A batch client's sender is its outbox's `append` (in C, returning None).
+            send = senders.get(recipient)
+            if send is None:
+                continue  # not here, or on another gateway (below)
+            capabilities = connections[recipient].capabilities
             if capability is not None and capability not in capabilities:
                 continue
-            if PROFILES in capabilities:
-                if profiled is None:
-                    profiled = encoder.frame(event, with_profiles=True)
-                frame = profiled
-            else:
-                if plain is None:
-                    plain = encoder.frame(event, with_profiles=False)
-                frame = plain
-            # A batch client's sender is its outbox's `append` (in C, returning None).
-            send = senders.get(recipient, connection.send)
+            with_profiles = PROFILES in capabilities
+            frame = variants.get(with_profiles)
+            if frame is None:
+                frame = variants[with_profiles] = encoder.frame(event, with_profiles=with_profiles)
             sent += send(frame) is not False
+        if self._reachable:
+            sent += self._deliver_elsewhere(event, capability, variants)
         if sent:
             self._frames_out[wire_type].inc(sent)
