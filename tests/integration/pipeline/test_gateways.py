@@ -78,13 +78,16 @@ async def test_calls_signaling_presence_and_interest_across_gateways(world: Worl
         "status": "away",
         "text": "back soon",
     }
-    # Interest: cy, on the second gateway, watches a corner far from them.
+    # Interest: cy, on the second gateway, watches the corner farthest from them (spawns are
+    # anywhere in the 30 by 30 space; the 3-tile view and its 4-tile margin stay in the
+    # other half).
+    corner = {"x": 0 if spawn["x"] >= 15 else 25, "y": 0 if spawn["y"] >= 15 else 25}
     cy = await world.join(
         world.platform.gateway2,
         cy_account,
         space_id,
         CAPS,
-        viewport={"x": 25, "y": 25, "width": 3, "height": 3},
+        viewport={**corner, "width": 3, "height": 3},
     )
     assert ann_account.user_id not in payload(cy.frames[0])["inView"]
     seen = len(cy.frames)
