@@ -27,6 +27,7 @@ class Principal:
     role: Role
     token_id: str
     space_id: str | None = None
+    expires_at: int | None = None  # the token's `exp` (seconds since the epoch)
 
     @property
     def is_admin(self) -> bool:
@@ -89,7 +90,9 @@ class AccessTokens:
         space = claims.get("space")
         if (role == "guest") != isinstance(space, str):
             raise InvalidToken("token claims are invalid")
-        return Principal(user_id=UserId(sub), role=role, token_id=jti, space_id=space)
+        return Principal(
+            user_id=UserId(sub), role=role, token_id=jti, space_id=space, expires_at=exp
+        )
 
 
 def new_refresh_token() -> str:

@@ -162,6 +162,8 @@ class Connection:
         self.capabilities: frozenset[str] = frozenset()
         # Who joined on this connection (their access is checked again when it changes).
         self.principal: Principal | None = None
+        # When a guest's token runs out, their connection closes (`Gateway._visit_over`).
+        self.expiry: asyncio.TimerHandle | None = None
         # Only clients that sent `capabilities` see the accepted list echoed back:
         # old clients get `space-joined` exactly as they know it.
         self.announce_capabilities = False

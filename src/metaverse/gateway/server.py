@@ -255,6 +255,8 @@ class Gateway:
                     await inbox.run()
                 finally:
                     inbox.detach()
+                    if connection.expiry is not None:
+                        connection.expiry.cancel()
                     self._leave(connection)
                     connection.finish()
         finally:
@@ -421,6 +423,13 @@ class Gateway:
             return
         connection.accept(frozenset(accepted_capabilities(message.capabilities)))
         connection.principal = principal
+        if principal.is_guest and principal.expires_at is not None:
+            # A guest's visit ends with their token: there is no refreshing it.
+            connection.expiry = asyncio.get_running_loop().call_later(
+                max(0.0, principal.expires_at - self.clock.now()),
+                self._visit_over,
+                connection,
+            )
         connection.announce_capabilities = "capabilities" in message.model_fields_set
         viewport = _viewport(message.viewport) if INTEREST in connection.capabilities else None
         at = Position(message.resume.x, message.resume.y) if message.resume is not None else None
@@ -797,6 +806,15 @@ class Gateway:
 
     def _error(self, connection: Connection, code: str, message: str) -> None:
         connection.send(encode(frames.ERROR, {"code": code, "message": message}))
+
+    def _visit_over(self, connection: Connection) -> None:
+        """A guest's token ran out while they were in the space."""
+        self._refuse(
+            connection,
+            "invalid_token",
+            "the guest visit is over: the token expired",
+            codes.CLOSE_INVALID_TOKEN,
+        )
 
     def _refuse(self, connection: Connection, code: str, message: str, close_code: int) -> None:
         self._error(connection, code, message)

@@ -95,3 +95,27 @@ async def test_turning_guests_off_closes_their_connections(
     assert (await _frame(visitor, "error"))["code"] == "access_revoked"
     assert (await visitor.closed())[0] == 4003
     assert (await _frame(owner, "user-left"))["userId"] == guest["userId"]
+
+
+async def test_a_guest_is_let_out_when_their_token_runs_out_and_members_are_not(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    owner_id, _ = await world.user()
+    space_id = await world.space(owner=owner_id)
+    await _open_to_guests(world, space_id)
+    guest = await _guest(http, space_id)
+    tokens = world.context.accounts.access_tokens
+    # The same guest with a token that has a second left, and a member with one too.
+    short = tokens.issue(guest["userId"], "guest", space_id=space_id, ttl_s=1)
+    member_id, _ = await world.user()
+    member_short = tokens.issue(member_id, "user", ttl_s=1)
+    member, _ = await world.join(space_id, member_short, capabilities=PROFILES)
+    visitor, _ = await world.join(space_id, short, capabilities=PROFILES)
+    assert await _frame(member, "user-joined")
+    error = await _frame(visitor, "error")
+    assert error["code"] == "invalid_token"
+    assert (await visitor.closed())[0] == 4001
+    assert (await _frame(member, "user-left"))["userId"] == guest["userId"]
+    # A member's connection outlives their access token: it was checked at `join`.
+    await member.send("status", {"status": "away"})
+    assert (await _frame(member, "status"))["status"] == "away"
