@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -36,6 +37,7 @@ class UserProfile:
     status_text: str
     guest: bool = False
     disabled: bool = False
+    role: str = "user"  # the account's role as stored, whatever an older token says
 
     def wire(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -48,8 +50,21 @@ class UserProfile:
         return fields
 
 
+def as_stored(principal: Principal, role: str) -> Principal:
+    """`principal` with the account's stored `role`: an admin demoted (or promoted) since
+    the token was issued is treated as what they are now. A guest stays a guest."""
+    if principal.is_guest or role == principal.role:
+        return principal
+    if role == "admin":
+        return dataclasses.replace(principal, role="admin")
+    if role == "user":
+        return dataclasses.replace(principal, role="user")
+    return principal
+
+
 # What a profile is read from (users, and their avatar joined), and made into one.
 _PROFILE: Final = (
+    User.role,
     User.username,
     User.display_name,
     User.status,
@@ -69,6 +84,7 @@ def _profile_of(row: Any) -> UserProfile:  # a Row with the _PROFILE columns
         status_text=row.status_text or "",
         guest=row.guest_space_id is not None,
         disabled=row.disabled_at is not None,
+        role=row.role,
     )
 
 
@@ -88,7 +104,7 @@ class Directory:
                 Space.visibility,
                 Space.owner_id,
                 Space.guests,
-                SpaceMember.role,
+                SpaceMember.role.label("member_role"),
                 User.id.label("user_id"),
                 *_PROFILE,
             )
@@ -105,7 +121,9 @@ class Directory:
             row = (await session.execute(query)).first()
         if row is None:
             return None, None
-        if not may_enter_as(row, principal, member=row.role is not None):
+        if row.user_id is not None:
+            principal = as_stored(principal, row.role)
+        if not may_enter_as(row, principal, member=row.member_role is not None):
             return False, None
         if row.user_id is None:
             return True, None

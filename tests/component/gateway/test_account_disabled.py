@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from metaverse.accounts.tokens import Principal
 from metaverse.api.app import create_app
@@ -124,3 +125,22 @@ async def test_an_account_disabled_while_its_join_reads_the_database_is_refused(
     monkeypatch.setattr(directory, "admission", admission)
     _, joined = await world.join(space_id, ann_token)
     assert joined["userId"] == ann_id
+
+
+async def test_the_gateway_goes_by_the_accounts_role_now_not_the_tokens(world: World) -> None:
+    owner_id, _ = await world.user()
+    private = await world.space(owner=owner_id, visibility="private")
+    tokens = world.context.accounts.access_tokens
+    # Demoted since its token was issued: the token still says admin.
+    demoted_id, _ = await world.user()
+    client = await world.connect()
+    await client.send("join", {"spaceId": private, "token": tokens.issue(demoted_id, "admin")})
+    assert (await client.expect("error"))["code"] == "forbidden"
+    assert (await client.closed())[0] == 4003
+    # Promoted since: a user's token, an admin's account.
+    promoted_id, _ = await world.user()
+    async with world.context.sessions() as session:
+        await session.execute(update(User).where(User.id == promoted_id).values(role="admin"))
+        await session.commit()
+    _, joined = await world.join(private, tokens.issue(promoted_id, "user"))
+    assert joined["userId"] == promoted_id
