@@ -11,6 +11,7 @@ from metaverse.protocol.control import (
     ControlMessage,
     MapChanged,
     ProfileChanged,
+    RoleChanged,
     SpaceDeleted,
     UnknownControl,
     decode_control,
@@ -23,6 +24,8 @@ MESSAGES: list[ControlMessage] = [
     MapChanged(space_id="s1"),
     ProfileChanged(user_id="u1"),
     AccountDisabled(user_id="u1"),
+    RoleChanged(user_id="u1", role="user"),
+    RoleChanged(user_id="u1", role="admin"),
 ]
 
 
@@ -58,6 +61,7 @@ def test_account_disabled_on_the_wire() -> None:
         b"[1]",
         b'{"type": "space-deleted", "spaceId": "s1"}',  # no version
         b'{"v": 2, "type": "space-deleted", "spaceId": "s1"}',  # a newer one
+        b'{"v": 1, "type": "role-changed", "userId": "u1", "role": "guest"}',
         b'{"v": 1, "type": "space-renamed", "spaceId": "s1"}',
         b'{"v": 1, "type": "space-deleted"}',
         b'{"v": 1, "type": "space-deleted", "spaceId": ""}',

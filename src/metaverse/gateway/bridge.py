@@ -12,6 +12,7 @@ changes, the bridge hands its users over again with `Resync`, each where they st
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -24,6 +25,7 @@ from metaverse.core.geometry import Position
 from metaverse.core.ids import CallId, SpaceId, UserId
 from metaverse.core.maps import SpaceMap
 from metaverse.gateway.connection import Connection
+from metaverse.gateway.directory import as_stored
 from metaverse.gateway.linger import Linger
 from metaverse.gateway.wire import LIVE, PROXIMITY
 from metaverse.protocol import frames
@@ -182,6 +184,14 @@ class SpaceBridge:
         connection.user_id, connection.space_id = user_id, self.space_id
         self.connections[user_id] = connection
         self._users[user_id] = LocalUser(connection, seat)
+
+    def set_role(self, user_id: UserId, role: str) -> None:
+        """A user here was promoted or demoted: a new host takes them over as such."""
+        local = self._users.get(user_id)
+        if local is not None:
+            local.seat = dataclasses.replace(local.seat, is_admin=role == "admin")
+            if local.connection.principal is not None:
+                local.connection.principal = as_stored(local.connection.principal, role)
 
     def forward(self, connection: Connection, message: m.ClientMessage) -> None:
         user_id = connection.user_id

@@ -33,7 +33,7 @@ from metaverse.gateway.connection import (
     CLOSE_INVALID_TOKEN,
     CLOSE_UNKNOWN_SPACE,
 )
-from metaverse.gateway.directory import Directory
+from metaverse.gateway.directory import Directory, as_stored
 from metaverse.gateway.host import SpaceHost
 from metaverse.protocol.control import (
     AccessChanged,
@@ -41,6 +41,7 @@ from metaverse.protocol.control import (
     ControlMessage,
     MapChanged,
     ProfileChanged,
+    RoleChanged,
     SpaceDeleted,
     UnknownControl,
     decode_control,
@@ -107,6 +108,8 @@ class Controls:
                 self._spawn(self._profile_changed(UserId(message.user_id)))
             case AccountDisabled():
                 self._account_disabled(UserId(message.user_id))
+            case RoleChanged():
+                self._role_changed(UserId(message.user_id), message.role)
 
     def _space_deleted(self, space_id: SpaceId) -> None:
         if space_id in self._loading:
@@ -138,6 +141,19 @@ class Controls:
                 host.remove(connection, ACCOUNT_DISABLED, text, CLOSE_INVALID_TOKEN)
         for bridge in list(self._bridges.values()):
             bridge.remove(user_id, ACCOUNT_DISABLED, text, CLOSE_INVALID_TOKEN)
+
+    def _role_changed(self, user_id: UserId, role: str) -> None:
+        """The person's connections here go by `role` from now on; a space hosted here
+        checks its people again when it no longer makes them an admin."""
+        for bridge in self._bridges.values():
+            bridge.set_role(user_id, role)
+        for space_id, host in list(self._hosts.items()):
+            connection = host.connections.get(user_id)
+            if connection is None or connection.principal is None:
+                continue
+            connection.principal = as_stored(connection.principal, role)
+            if role != "admin":
+                self._spawn(self._access_changed(space_id))
 
     async def _access_changed(self, space_id: SpaceId) -> None:
         host = self._hosts.get(space_id)

@@ -66,7 +66,19 @@ class AccountDisabled(Control):
     user_id: Id = Field(alias="userId")
 
 
-ControlMessage = SpaceDeleted | AccessChanged | MapChanged | ProfileChanged | AccountDisabled
+class RoleChanged(Control):
+    """A platform admin promoted or demoted the account: its connections go by the new
+    role, and one that no longer makes it an admin is checked again in every space it is
+    in (`access_revoked`, 4003, where it may no longer be)."""
+
+    type: Literal["role-changed"] = "role-changed"
+    user_id: Id = Field(alias="userId")
+    role: Literal["user", "admin"]
+
+
+ControlMessage = (
+    SpaceDeleted | AccessChanged | MapChanged | ProfileChanged | AccountDisabled | RoleChanged
+)
 _MESSAGES: TypeAdapter[ControlMessage] = TypeAdapter(
     Annotated[ControlMessage, Field(discriminator="type")]
 )

@@ -144,3 +144,36 @@ async def test_the_gateway_goes_by_the_accounts_role_now_not_the_tokens(world: W
         await session.commit()
     _, joined = await world.join(private, tokens.issue(promoted_id, "user"))
     assert joined["userId"] == promoted_id
+
+
+async def test_an_admin_demoted_while_in_a_private_space_is_let_out(
+    cluster_of: Callable[..., Any],
+) -> None:
+    cluster: Cluster = await cluster_of()
+    host, bridge = cluster.nodes
+    owner_id, owner_token = await host.user("owner")
+    space_id = await host.space(10, 10, visibility="private", owner=owner_id)
+    owner, _ = await host.join(space_id, owner_token, capabilities=CAPS)
+    admin_token = await _admin(cluster.context)
+    # Two admins in the space, neither a member: one on each gateway.
+    admins = []
+    for node, name in ((host, "near"), (bridge, "far")):
+        user_id, _ = await node.user(name)
+        async with cluster.context.sessions() as session:
+            await session.execute(update(User).where(User.id == user_id).values(role="admin"))
+            await session.commit()
+        token = cluster.context.accounts.access_tokens.issue(user_id, "admin")
+        client, _ = await node.join(space_id, token, capabilities=CAPS)
+        admins.append((user_id, client))
+    assert cluster.hosts(space_id) == [0]
+    transport = httpx.ASGITransport(app=create_app(cluster.context))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        for user_id, client in admins:
+            response = await http.patch(
+                f"/api/v1/admin/users/{user_id}", json={"role": "user"}, headers=auth(admin_token)
+            )
+            assert response.status_code == 200, response.text
+            assert (await frame_of(client, "error"))["code"] == "access_revoked"
+            assert (await client.closed())[0] == 4003
+    left = {(await frame_of(owner, "user-left"))["userId"] for _ in admins}
+    assert left == {user_id for user_id, _ in admins}

@@ -11,7 +11,7 @@ from metaverse.accounts import admin_users
 from metaverse.api.deps import AdminUser, AuthFirstRoute, Context, Session
 from metaverse.api.fields import Body
 from metaverse.api.openapi import errors
-from metaverse.protocol.control import AccountDisabled
+from metaverse.protocol.control import AccountDisabled, RoleChanged
 
 router = APIRouter(prefix="/admin/users", route_class=AuthFirstRoute, tags=["admin"])
 
@@ -46,4 +46,6 @@ async def update_user(
     )
     if body.disabled:
         await context.announce(AccountDisabled(user_id=user_id))
+    if body.role is not None:
+        await context.announce(RoleChanged(user_id=user_id, role=body.role))
     return user
