@@ -4,7 +4,7 @@ import { describeError } from "../api.js";
 import { field, h, say, statusLine } from "../dom.js";
 import { safeNext } from "../router.js";
 
-const USERNAME_RULE = /^[A-Za-z0-9_.-]{3,64}$/;
+export const USERNAME_RULE = /^[A-Za-z0-9_.-]{3,64}$/;
 
 function authPage({ title, intro, form, footer }) {
   return h(
@@ -45,7 +45,7 @@ function credentialsFields(autocompletePassword) {
 }
 
 /** Keep the form busy while `work` runs; errors land in `errorLine`. */
-async function submitting(form, errorLine, work) {
+export async function submitting(form, errorLine, work) {
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   form.setAttribute("aria-busy", "true");

@@ -71,6 +71,16 @@ export function confirmByName({ title, text, name, confirmLabel = "Delete", test
 }
 
 /** A yes/no question; resolves true for yes. */
+/** Ask before deleting a space: the person types its name. Resolves to whether to go on. */
+export function confirmDeleteSpace(space) {
+  return confirmByName({
+    title: `Delete “${space.name}”?`,
+    text: "The space, its map, members, invite links and chat go for everyone, and anyone in it is sent out. This can't be undone.",
+    name: space.name,
+    confirmLabel: "Delete space",
+  });
+}
+
 export function confirmAction({ title, text, confirmLabel, danger = false, testid = "confirm-action" }) {
   const go = h("button", { type: "submit", class: danger ? "button button-danger-solid" : "button", testid: `${testid}-submit` }, confirmLabel);
   const { finish, done } = modal({ testid, title, body: h("p", {}, text), actions: [cancelButton((v) => finish(v), false), go], initialFocus: go }, false);

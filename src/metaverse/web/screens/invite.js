@@ -2,10 +2,9 @@
 // (or sign in) right here; then accept it and go into the space. A link that can't be used
 // says why.
 
-import { describeError } from "../api.js";
 import { field, h, replace, say, statusLine } from "../dom.js";
+import { submitting, USERNAME_RULE } from "./auth.js";
 
-const USERNAME_RULE = /^[A-Za-z0-9_.-]{3,64}$/;
 const ROLE_LABELS = { member: "a member", moderator: "a moderator" };
 const UNUSABLE = {
   invite_expired: ["This invite link has expired", "Ask whoever sent it for a new one."],
@@ -34,22 +33,6 @@ function unusable(reason) {
     h("p", { class: "auth-intro", testid: "invite-unusable", dataset: { reason } }, text),
     h("p", { class: "auth-footer" }, h("a", { href: "/", class: "button button-quiet" }, "Go to the lobby")),
   );
-}
-
-/** Keep the form busy while `work` runs; errors land in `errorLine`. */
-async function submitting(form, errorLine, work) {
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  form.setAttribute("aria-busy", "true");
-  say(errorLine, "");
-  try {
-    await work();
-  } catch (error) {
-    say(errorLine, describeError(error), "error");
-  } finally {
-    button.disabled = false;
-    form.removeAttribute("aria-busy");
-  }
 }
 
 export async function mountInvite(root, { api, navigate, token }) {

@@ -4,7 +4,7 @@
 
 import { describeError } from "../api.js";
 import { field, h, imageOr, replace, say, statusLine } from "../dom.js";
-import { confirmByName, promptText } from "./dialogs.js";
+import { confirmDeleteSpace, promptText } from "./dialogs.js";
 import { formatDimensions, parseDimensions } from "./editor-model.js";
 import { copyText, menuButton } from "./menu.js";
 
@@ -220,12 +220,7 @@ export async function mountLobby(root, ctx) {
       say(notice, copied ? `Link to “${space.name}” copied.` : spaceLink(space.id), copied ? "ok" : "info");
     },
     async remove(space) {
-      const sure = await confirmByName({
-        title: `Delete “${space.name}”?`,
-        text: "The space, its map, members, invite links and chat go for everyone, and anyone in it is sent out. This can't be undone.",
-        name: space.name,
-        confirmLabel: "Delete space",
-      });
+      const sure = await confirmDeleteSpace(space);
       if (!sure) return;
       try {
         await api.del(`/space/${encodeURIComponent(space.id)}`);

@@ -4,7 +4,7 @@
 
 import { describeError } from "../api.js";
 import { field, h, replace, say, statusLine } from "../dom.js";
-import { confirmAction, confirmByName } from "./dialogs.js";
+import { confirmAction, confirmDeleteSpace } from "./dialogs.js";
 import { copyText } from "./menu.js";
 
 export const EXPIRY_CHOICES = [
@@ -185,12 +185,7 @@ export async function mountSpaceSettings(root, { api, me, spaceId, navigate }) {
           testid: "settings-delete",
           on: {
             async click() {
-              const sure = await confirmByName({
-                title: `Delete “${space.name}”?`,
-                text: "The space, its map, members, invite links and chat go for everyone, and anyone in it is sent out. This can't be undone.",
-                name: space.name,
-                confirmLabel: "Delete space",
-              });
+              const sure = await confirmDeleteSpace(space);
               if (!sure) return;
               try {
                 await api.del(path);
