@@ -38,7 +38,6 @@ import os
 import platform
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -728,13 +727,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     try:
         env = environment(workdir / "data")
-        subprocess.run(
-            [sys.executable, "-m", "metaverse", "migrate"],
-            env=env,
-            cwd=workdir,
-            check=True,
-            capture_output=True,
-        )
+        harness.migrate(env, workdir)
         users, ids = asyncio.run(populate(workdir / "data", max(crowds), crowds))
         spaces = dict(zip(crowds, ids, strict=True))
         for crowd in crowds:

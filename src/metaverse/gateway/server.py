@@ -388,12 +388,7 @@ class Gateway:
             )
             return
         if profile.disabled:
-            self._refuse(
-                connection,
-                "account_disabled",
-                "this account was disabled",
-                codes.CLOSE_INVALID_TOKEN,
-            )
+            self._refuse_disabled(connection)
             return
         principal = as_stored(principal, profile.role)
         space_id = SpaceId(message.space_id)
@@ -414,13 +409,7 @@ class Gateway:
             )
             return
         if self.controls.disabled_since(UserId(principal.user_id), started_s):
-            # Disabled while this join read the database.
-            self._refuse(
-                connection,
-                "account_disabled",
-                "this account was disabled",
-                codes.CLOSE_INVALID_TOKEN,
-            )
+            self._refuse_disabled(connection)  # while this join read the database
             return
         connection.accept(frozenset(accepted_capabilities(message.capabilities)))
         connection.principal = principal
@@ -807,6 +796,11 @@ class Gateway:
 
     def _error(self, connection: Connection, code: str, message: str) -> None:
         connection.send(encode(frames.ERROR, {"code": code, "message": message}))
+
+    def _refuse_disabled(self, connection: Connection) -> None:
+        self._refuse(
+            connection, "account_disabled", "this account was disabled", codes.CLOSE_INVALID_TOKEN
+        )
 
     def _visit_over(self, connection: Connection) -> None:
         """A guest's token ran out while they were in the space."""
