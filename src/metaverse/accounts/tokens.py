@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, NewType
 
 import jwt
@@ -36,6 +36,14 @@ class Principal:
     @property
     def is_guest(self) -> bool:
         return self.role == "guest"
+
+    def with_stored_role(self, role: str) -> Principal:
+        """This principal with the account's role as stored now (`users.role`), whatever
+        the token says: a demoted admin is a user, a promoted one an admin. A guest stays
+        a guest."""
+        if self.is_guest or role == self.role:
+            return self
+        return replace(self, role="admin" if role == "admin" else "user")
 
 
 class InvalidToken(Exception):

@@ -15,7 +15,6 @@ but on the routes that ask for a `Participant`: what a guest needs inside their 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -84,9 +83,7 @@ async def check_account(context: ApiContext, principal: Principal) -> Principal:
     role, disabled_at = row
     if disabled_at is not None:
         raise AccountDisabled("this account was disabled")
-    if principal.role in ("user", "admin") and role != principal.role:
-        principal = replace(principal, role="admin" if role == "admin" else "user")
-    return principal
+    return principal.with_stored_role(role)
 
 
 async def require_user(request: Request) -> Principal:

@@ -25,7 +25,6 @@ from metaverse.core.geometry import Position
 from metaverse.core.ids import CallId, SpaceId, UserId
 from metaverse.core.maps import SpaceMap
 from metaverse.gateway.connection import Connection
-from metaverse.gateway.directory import as_stored
 from metaverse.gateway.linger import Linger
 from metaverse.gateway.wire import LIVE, PROXIMITY
 from metaverse.protocol import frames
@@ -191,7 +190,7 @@ class SpaceBridge:
         if local is not None:
             local.seat = dataclasses.replace(local.seat, is_admin=role == "admin")
             if local.connection.principal is not None:
-                local.connection.principal = as_stored(local.connection.principal, role)
+                local.connection.principal = local.connection.principal.with_stored_role(role)
 
     def forward(self, connection: Connection, message: m.ClientMessage) -> None:
         user_id = connection.user_id

@@ -33,7 +33,7 @@ from metaverse.gateway.connection import (
     CLOSE_INVALID_TOKEN,
     CLOSE_UNKNOWN_SPACE,
 )
-from metaverse.gateway.directory import Directory, as_stored
+from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import SpaceHost
 from metaverse.protocol.control import (
     AccessChanged,
@@ -151,7 +151,7 @@ class Controls:
             connection = host.connections.get(user_id)
             if connection is None or connection.principal is None:
                 continue
-            connection.principal = as_stored(connection.principal, role)
+            connection.principal = connection.principal.with_stored_role(role)
             if role != "admin":
                 self._spawn(self._access_changed(space_id))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -48,18 +47,6 @@ class UserProfile:
         if self.guest:
             fields["guest"] = True
         return fields
-
-
-def as_stored(principal: Principal, role: str) -> Principal:
-    """`principal` with the account's stored `role`: an admin demoted (or promoted) since
-    the token was issued is treated as what they are now. A guest stays a guest."""
-    if principal.is_guest or role == principal.role:
-        return principal
-    if role == "admin":
-        return dataclasses.replace(principal, role="admin")
-    if role == "user":
-        return dataclasses.replace(principal, role="user")
-    return principal
 
 
 # What a profile is read from (users, and their avatar joined), and made into one.
@@ -122,7 +109,7 @@ class Directory:
         if row is None:
             return None, None
         if row.user_id is not None:
-            principal = as_stored(principal, row.role)
+            principal = principal.with_stored_role(row.role)
         if not may_enter_as(row, principal, member=row.member_role is not None):
             return False, None
         if row.user_id is None:

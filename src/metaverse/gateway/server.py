@@ -42,7 +42,7 @@ from metaverse.gateway.chat import ChatRelay
 from metaverse.gateway.cluster import Cluster
 from metaverse.gateway.connection import Connection, Flusher
 from metaverse.gateway.control import Controls
-from metaverse.gateway.directory import Directory, as_stored
+from metaverse.gateway.directory import Directory
 from metaverse.gateway.host import Attendee, SpaceHost
 from metaverse.gateway.metrics import GatewayMetrics
 from metaverse.gateway.recorder import Recorder
@@ -390,7 +390,7 @@ class Gateway:
         if profile.disabled:
             self._refuse_disabled(connection)
             return
-        principal = as_stored(principal, profile.role)
+        principal = principal.with_stored_role(profile.role)
         space_id = SpaceId(message.space_id)
         place: SpaceHost | SpaceBridge | None
         if self.cluster is None:
