@@ -176,7 +176,11 @@ wait_ready() {
     until [[ -s "$KAFKA_PID" ]] || ((SECONDS >= deadline)); do sleep 0.05; done
     pid="$(read_pid "$KAFKA_PID")"
     until port_open "$KAFKA_PORT"; do
-        is_kafka "$pid" || fail_start "Kafka exited during start"
+        if ! is_kafka "$pid"; then
+            # Its port held a moment by someone's outgoing connection: try again (2).
+            grep -q "Address already in use" "$KAFKA_LOG" 2>/dev/null && return 2
+            fail_start "Kafka exited during start"
+        fi
         ((SECONDS < deadline)) || fail_start "Kafka did not open $KAFKA_BOOTSTRAP in ${START_TIMEOUT_S}s"
         sleep 0.2
     done
@@ -211,8 +215,18 @@ do_start() {
     ensure_libs
     write_config
     ensure_formatted
-    launch
-    wait_ready
+    # Our ports lie in the kernel's range of ephemeral ports: under load, another program's
+    # outgoing connection can hold one for a moment, and the broker fails to bind it.
+    local attempt status
+    for attempt in 1 2 3 4 5; do
+        launch
+        status=0
+        wait_ready || status=$?
+        ((status == 0)) && return 0
+        warn "Kafka could not bind its port (attempt $attempt); starting it again"
+        sleep 1
+    done
+    fail_start "Kafka could not bind its ports"
 }
 
 do_stop() {
